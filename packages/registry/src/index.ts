@@ -1,1 +1,37 @@
-export const VERSION = '0.1.0';
+/**
+ * `@gorilla-ts/registry`: typed registries and build-from-config.
+ *
+ * @packageDocumentation
+ */
+export {
+  type ArgumentIssue,
+  ArgumentValidationError,
+  DuplicateEntryError,
+  InvalidConfigError,
+  RegistryError,
+  type RegistryErrorCode,
+  UnknownTypeError,
+} from './errors.js';
+export {
+  type BuildConfig,
+  buildFromCfg,
+  type ClassFactory,
+  type Factory,
+  type FunctionFactory,
+  type RegisterOptions,
+  Registry,
+  type RegistryEntry,
+} from './registry.js';
+export {
+  buildLoss,
+  buildModel,
+  buildModule,
+  DATASETS,
+  HOOKS,
+  LOSSES,
+  MODELS,
+  MODULES,
+  OPTIMIZERS,
+  SCHEDULERS,
+} from './standard.js';
+export { closestNames } from './suggest.js';

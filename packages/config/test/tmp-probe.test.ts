@@ -1,0 +1,27 @@
+import { test, expect } from 'vitest';
+import fs from 'node:fs';
+import path from 'node:path';
+import os from 'node:os';
+import { pathToFileURL } from 'node:url';
+import { createJiti } from 'jiti';
+test('probe', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'probe-'));
+  const f = path.join(dir, 'c.mjs');
+  fs.writeFileSync(f, 'export default { a: 1 };');
+  const m1 = await import(/* @vite-ignore */ `${pathToFileURL(f).href}?v=1`);
+  fs.writeFileSync(f, 'export default { a: 2 };');
+  const m2 = await import(/* @vite-ignore */ `${pathToFileURL(f).href}?v=2`);
+  const t = path.join(dir, 'c.ts');
+  fs.writeFileSync(t, 'const x: number = 3; export default { a: x };');
+  const jiti = createJiti(import.meta.url, { moduleCache: false, fsCache: false });
+  const t1 = await jiti.import(t) as any;
+  fs.writeFileSync(t, 'const x: number = 4; export default { a: x };');
+  const t2 = await jiti.import(t) as any;
+  const j = path.join(dir, 'c.js');
+  fs.writeFileSync(j, 'module.exports = { a: 5 };');
+  const j1 = await import(/* @vite-ignore */ `${pathToFileURL(j).href}?v=1`);
+  fs.writeFileSync(j, 'module.exports = { a: 6 };');
+  const j2 = await import(/* @vite-ignore */ `${pathToFileURL(j).href}?v=2`);
+  console.log(m1.default, m2.default, t1, t2, j1, j2, import.meta.url);
+  fs.rmSync(dir, { recursive: true });
+});

@@ -1,0 +1,347 @@
+import type { z } from 'zod';
+import {
+  type ArgumentIssue,
+  ArgumentValidationError,
+  DuplicateEntryError,
+  InvalidConfigError,
+  UnknownTypeError,
+} from './errors.js';
+import { closestNames } from './suggest.js';
+import { renderTable } from './table.js';
+
+/** A class whose constructor takes one options object. */
+// biome-ignore lint/suspicious/noExplicitAny: constructors are contravariant in their arguments
+export type ClassFactory<T> = abstract new (options: any) => T;
+/** A function that takes one options object and returns the built object. */
+// biome-ignore lint/suspicious/noExplicitAny: functions are contravariant in their arguments
+export type FunctionFactory<T> = (options: any) => T;
+/** Anything a registry can build from: a class (called with `new`) or a plain function. */
+export type Factory<T> = ClassFactory<T> | FunctionFactory<T>;
+
+/** Options of {@link Registry.register}. */
+export interface RegisterOptions {
+  /**
+   * A zod schema for the arguments (the config minus `type`). It runs before construction and
+   * its output (with defaults and transforms applied) is what the factory receives.
+   * Defaults to no validation.
+   */
+  schema?: z.ZodType;
+  /** Other names that build the same entry. Defaults to none. */
+  aliases?: readonly string[];
+  /** Replace an existing entry of the same name instead of throwing. Defaults to `false`. */
+  force?: boolean;
+}
+
+/** One registered entry, as returned by {@link Registry.get} and by iteration. */
+export interface RegistryEntry<T> {
+  /** The registered (canonical) name. */
+  readonly name: string;
+  /** The class or function that builds it. */
+  readonly factory: Factory<T>;
+  /** `class` entries are built with `new`, `function` entries are called. */
+  readonly kind: 'class' | 'function';
+  /** The argument schema, if one was given. */
+  readonly schema: z.ZodType | undefined;
+  /** Alternative names. */
+  readonly aliases: readonly string[];
+}
+
+/**
+ * A config for {@link Registry.build}: `type` selects the entry (its name, an alias, or the
+ * class/function itself); every other key is an argument.
+ */
+export interface BuildConfig<T = unknown> {
+  type?: string | Factory<T>;
+  [key: string]: unknown;
+}
+
+/**
+ * A named, typed table of buildable classes and functions: the `type` key of a config picks one,
+ * the rest of the config becomes its options object.
+ *
+ * @example
+ * ```ts
+ * const MODELS = new Registry<Model>('models');
+ * MODELS.register('Mlp', Mlp, { schema: z.strictObject({ hidden: z.number().int() }) });
+ * const model = MODELS.build({ type: 'Mlp', hidden: 64 });
+ * ```
+ */
+export class Registry<T = unknown> implements Iterable<[string, RegistryEntry<T>]> {
+  /** The registry's name, used in every message (`models`, `losses`, ...). */
+  readonly name: string;
+  readonly #entries = new Map<string, RegistryEntry<T>>();
+  readonly #aliases = new Map<string, string>();
+
+  constructor(name: string) {
+    this.name = name;
+  }
+
+  /**
+   * Registers `factory` under `name` and returns it unchanged.
+   *
+   * @throws {@link DuplicateEntryError} when the name or an alias is taken and `force` is not set.
+   */
+  register<F extends Factory<T>>(name: string, factory: F, options: RegisterOptions = {}): F {
+    if (typeof factory !== 'function') {
+      throw new TypeError(
+        `register('${name}') in the '${this.name}' registry expects a class or a function, got ${typeof factory}.`,
+      );
+    }
+    const aliases = [...(options.aliases ?? [])];
+    for (const key of [name, ...aliases]) {
+      const owner = this.#owner(key);
+      if (owner !== undefined && !options.force)
+        throw new DuplicateEntryError(this.name, key, owner);
+    }
+    if (options.force) {
+      for (const key of [name, ...aliases]) this.#remove(key);
+    }
+    this.#entries.set(name, {
+      name,
+      factory,
+      kind: isClass(factory) ? 'class' : 'function',
+      schema: options.schema,
+      aliases,
+    });
+    for (const alias of aliases) this.#aliases.set(alias, name);
+    return factory;
+  }
+
+  /**
+   * A class decorator that registers the class, under its own name unless one is given.
+   *
+   * @example
+   * ```ts
+   * @MODELS.registerModule()
+   * class PointNetCls { constructor(options: PointNetOptions) {} }
+   * @MODELS.registerModule({ name: 'pn', schema })
+   * class Other {}
+   * ```
+   */
+  registerModule(
+    nameOrOptions?: string | (RegisterOptions & { name?: string }),
+  ): <C extends ClassFactory<T>>(target: C, context: ClassDecoratorContext<C>) => C {
+    const { name, ...options } =
+      typeof nameOrOptions === 'string' ? { name: nameOrOptions } : (nameOrOptions ?? {});
+    return (target, context) => {
+      const registered = name ?? (typeof context.name === 'string' ? context.name : target.name);
+      this.register(registered, target, options);
+      return target;
+    };
+  }
+
+  /**
+   * The entry registered under `name` (or an alias of it).
+   *
+   * @throws {@link UnknownTypeError} listing the registered names and the closest matches.
+   */
+  get(name: string): RegistryEntry<T> {
+    const entry = this.#entries.get(this.#aliases.get(name) ?? name);
+    if (entry === undefined) {
+      const available = [...this.#entries.keys()];
+      throw new UnknownTypeError(
+        this.name,
+        name,
+        available,
+        closestNames(name, [...available, ...this.#aliases.keys()]),
+      );
+    }
+    return entry;
+  }
+
+  /** Whether `name` is a registered name or alias. */
+  has(name: string): boolean {
+    return this.#entries.has(name) || this.#aliases.has(name);
+  }
+
+  /** Removes an entry (by name or alias) with its aliases; returns whether one existed. */
+  unregister(name: string): boolean {
+    return this.#remove(name);
+  }
+
+  /** The number of entries (aliases not counted). */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** The registered names, in registration order. */
+  keys(): IterableIterator<string> {
+    return this.#entries.keys();
+  }
+
+  /** Iterates `[name, entry]` pairs in registration order. */
+  [Symbol.iterator](): IterableIterator<[string, RegistryEntry<T>]> {
+    return this.#entries.entries();
+  }
+
+  /**
+   * Builds an object from a config: `type` selects the entry, the remaining keys (over
+   * `defaults`, cfg keys win) are validated by the entry's schema and passed as one options
+   * object. The caller's cfg and defaults are never mutated.
+   *
+   * @throws {@link InvalidConfigError}, {@link UnknownTypeError}, {@link ArgumentValidationError};
+   *   an error thrown by the factory keeps its class and stack, its message prefixed by the type.
+   */
+  build<R extends T = T>(cfg: BuildConfig<T>, defaults?: Record<string, unknown>): R {
+    if (!isPlainObject(cfg)) {
+      throw new InvalidConfigError(
+        this.name,
+        `The '${this.name}' registry can only build from an object with a 'type' key, got ${describe(cfg)}.`,
+      );
+    }
+    if (defaults !== undefined && !isPlainObject(defaults)) {
+      throw new InvalidConfigError(
+        this.name,
+        `Defaults for the '${this.name}' registry must be an object, got ${describe(defaults)}.`,
+      );
+    }
+    const merged: Record<string, unknown> = { ...defaults, ...cfg };
+    const { type, ...rawArgs } = merged;
+    const entry = this.#resolve(type);
+    const args = copyPlainData(rawArgs);
+    const options = entry.schema === undefined ? args : this.#validate(entry, args);
+    try {
+      return (
+        entry.kind === 'class'
+          ? new (entry.factory as new (options: unknown) => T)(options)
+          : (entry.factory as FunctionFactory<T>)(options)
+      ) as R;
+    } catch (error) {
+      throw withTypeName(error, `${this.name}.${entry.name}`);
+    }
+  }
+
+  /** A readable table of the entries: name, kind, aliases and whether a schema is set. */
+  toString(): string {
+    const rows = [...this.#entries.values()].map((entry) => [
+      entry.name,
+      entry.kind,
+      entry.aliases.join(', '),
+      entry.schema === undefined ? '' : 'yes',
+    ]);
+    const count = `${this.size} ${this.size === 1 ? 'entry' : 'entries'}`;
+    return `Registry '${this.name}' (${count})\n${renderTable(['name', 'kind', 'aliases', 'schema'], rows)}`;
+  }
+
+  #resolve(type: unknown): RegistryEntry<T> {
+    if (typeof type === 'string') return this.get(type);
+    if (typeof type === 'function') {
+      for (const entry of this.#entries.values()) if (entry.factory === type) return entry;
+      // An unregistered class or function given directly is built as it is.
+      const name = type.name || '<anonymous>';
+      return {
+        name,
+        factory: type as Factory<T>,
+        kind: isClass(type) ? 'class' : 'function',
+        schema: undefined,
+        aliases: [],
+      };
+    }
+    if (type === undefined) {
+      throw new InvalidConfigError(
+        this.name,
+        `A config for the '${this.name}' registry needs a 'type' key (in the config or the defaults) naming one of: ${[...this.#entries.keys()].join(', ') || '(the registry is empty)'}.`,
+      );
+    }
+    throw new InvalidConfigError(
+      this.name,
+      `'type' must be a registered name or a class/function, got ${describe(type)}.`,
+    );
+  }
+
+  #validate(entry: RegistryEntry<T>, args: Record<string, unknown>): unknown {
+    const result = entry.schema!.safeParse(args, { reportInput: true });
+    if (result.success) return result.data;
+    const issues: ArgumentIssue[] = result.error.issues.map((issue) => ({
+      path: issue.path.map(String).join('.'),
+      code: issue.code,
+      message: describeIssue(issue),
+    }));
+    throw new ArgumentValidationError(this.name, entry.name, issues, result.error);
+  }
+
+  #owner(key: string): string | undefined {
+    if (this.#entries.has(key)) return key;
+    return this.#aliases.get(key);
+  }
+
+  #remove(key: string): boolean {
+    const name = this.#owner(key);
+    if (name === undefined) return false;
+    const entry = this.#entries.get(name)!;
+    this.#entries.delete(name);
+    for (const alias of entry.aliases) this.#aliases.delete(alias);
+    return true;
+  }
+}
+
+/**
+ * Builds an object from `cfg` with `registry` (the functional form of {@link Registry.build}).
+ */
+export function buildFromCfg<T, R extends T = T>(
+  cfg: BuildConfig<T>,
+  registry: Registry<T>,
+  defaults?: Record<string, unknown>,
+): R {
+  return registry.build<R>(cfg, defaults);
+}
+
+function isClass(value: unknown): boolean {
+  return typeof value === 'function' && /^class[\s{]/.test(Function.prototype.toString.call(value));
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/** Deep-copies plain objects and arrays so a factory cannot write into the caller's config. */
+function copyPlainData<V>(value: V): V {
+  if (Array.isArray(value)) return value.map(copyPlainData) as V;
+  if (isPlainObject(value)) {
+    const copy: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) copy[key] = copyPlainData(item);
+    return copy as V;
+  }
+  return value;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'function') return `the function ${value.name || '<anonymous>'}`;
+  if (typeof value === 'object') return `an instance of ${value.constructor?.name ?? 'Object'}`;
+  return `${typeof value} ${JSON.stringify(value)}`;
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const given = 'input' in issue && issue.code !== 'unrecognized_keys' ? issue.input : undefined;
+  if (given === undefined) return issue.message;
+  let shown: string;
+  try {
+    shown = JSON.stringify(given) ?? String(given);
+  } catch {
+    shown = String(given);
+  }
+  if (shown.length > 60) shown = `${shown.slice(0, 57)}...`;
+  return `${issue.message} (given: ${shown})`;
+}
+
+/** Prefixes an error's message with the entry that threw it, keeping its class and stack. */
+function withTypeName(error: unknown, typeName: string): unknown {
+  if (!(error instanceof Error)) {
+    return new Error(`${typeName}: ${String(error)}`, { cause: error });
+  }
+  const original = error.message;
+  const prefixed = `${typeName}: ${original}`;
+  try {
+    // Read the stack first: V8 formats it lazily, from the message current at first read.
+    const stack = error.stack;
+    error.message = prefixed;
+    if (typeof stack === 'string') error.stack = stack.replace(original, prefixed);
+  } catch {
+    // A frozen error cannot gain the name; rethrow it untouched rather than lose it.
+  }
+  return error;
+}
