@@ -1,0 +1,111 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+
+// Users install single packages from npm: each tarball must install and import on its own,
+// with nothing from this workspace around it.
+const root = resolve(import.meta.dirname, '../../..');
+const packed = ['registry', 'config'] as const;
+const typescript = join(root, 'node_modules/typescript/bin/tsc');
+
+let work: string;
+const tarballs = new Map<string, string>();
+
+function run(command: string, args: string[], cwd: string): string {
+  return execFileSync(command, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), 'gorilla-pack-'));
+  const destination = join(work, 'tarballs');
+  mkdirSync(destination);
+  for (const name of packed) {
+    run('pnpm', ['pack', '--pack-destination', destination], join(root, 'packages', name));
+    const file = readdirSync(destination).find((entry) => entry.startsWith(`gorilla-ts-${name}-`));
+    if (file === undefined) throw new Error(`pnpm pack produced no tarball for ${name}`);
+    tarballs.set(name, join(destination, file));
+  }
+}, 120_000);
+
+afterAll(() => {
+  rmSync(work, { recursive: true, force: true });
+});
+
+function emptyProject(name: string): string {
+  const dir = join(work, name);
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name, private: true, type: 'module' }));
+  return dir;
+}
+
+function npmInstall(dir: string, specs: string[]): void {
+  run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', ...specs], dir);
+}
+
+describe('packed tarballs', () => {
+  test('contain the build, the types, a README and the licence, and no tests', () => {
+    for (const [name, file] of tarballs) {
+      const listing = run('tar', ['-tzf', file], work).split('\n');
+      expect(listing, name).toEqual(
+        expect.arrayContaining([
+          'package/package.json',
+          'package/README.md',
+          'package/LICENSE',
+          'package/dist/index.js',
+          'package/dist/index.d.ts',
+        ]),
+      );
+      expect(listing.filter((entry) => entry.includes('/test/')), name).toEqual([]);
+    }
+  });
+
+  test('@gorilla-ts/registry installs alone, imports and type-checks', () => {
+    const dir = emptyProject('uses-registry');
+    npmInstall(dir, [tarballs.get('registry')!, 'zod@4']);
+    writeFileSync(
+      join(dir, 'main.ts'),
+      `import { MODELS, Registry, buildModel } from '@gorilla-ts/registry';
+import { z } from 'zod';
+class Net { constructor(readonly options: { width: number }) {} }
+MODELS.register('Net', Net, { schema: z.object({ width: z.number() }) });
+const net = buildModel<Net>({ type: 'Net', width: 4 });
+const local = new Registry<Net>('local');
+console.log(JSON.stringify({ width: net.options.width, size: local.size, models: MODELS.size }));
+`,
+    );
+    writeFileSync(
+      join(dir, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: { module: 'NodeNext', target: 'ES2022', strict: true, outDir: 'out', skipLibCheck: false, types: [] },
+        files: ['main.ts'],
+      }),
+    );
+    run(process.execPath, [typescript, '-p', 'tsconfig.json'], dir);
+    expect(JSON.parse(run(process.execPath, ['out/main.js'], dir))).toEqual({ width: 4, size: 0, models: 1 });
+  }, 120_000);
+
+  test('@gorilla-ts/config installs alone and loads a YAML file with a base', () => {
+    const dir = emptyProject('uses-config');
+    npmInstall(dir, [tarballs.get('config')!]);
+    writeFileSync(join(dir, 'base.yaml'), 'model:\n  type: Net\n  width: 4\nlr: 1e-3\n');
+    writeFileSync(join(dir, 'child.yaml'), "_base_: ./base.yaml\nmodel:\n  width: 8\n");
+    writeFileSync(
+      join(dir, 'main.mjs'),
+      `import { Config } from '@gorilla-ts/config';
+const cfg = await Config.fromFile('child.yaml');
+console.log(JSON.stringify(cfg.toObject()));
+`,
+    );
+    expect(JSON.parse(run(process.execPath, ['main.mjs'], dir))).toEqual({
+      model: { type: 'Net', width: 8 },
+      lr: 0.001,
+    });
+  }, 120_000);
+
+  test('pnpm publish -r --dry-run passes', () => {
+    const output = run('pnpm', ['publish', '-r', '--dry-run', '--no-git-checks'], root);
+    for (const name of packed) expect(output).toContain(`@gorilla-ts/${name}`);
+  }, 120_000);
+});
