@@ -41,7 +41,11 @@ function emptyProject(name: string): string {
 }
 
 function npmInstall(dir: string, specs: string[]): void {
-  run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', ...specs], dir);
+  run(
+    'npm',
+    ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', ...specs],
+    dir,
+  );
 }
 
 describe('packed tarballs', () => {
@@ -57,7 +61,10 @@ describe('packed tarballs', () => {
           'package/dist/index.d.ts',
         ]),
       );
-      expect(listing.filter((entry) => entry.includes('/test/')), name).toEqual([]);
+      expect(
+        listing.filter((entry) => entry.includes('/test/')),
+        name,
+      ).toEqual([]);
     }
   });
 
@@ -78,19 +85,30 @@ console.log(JSON.stringify({ width: net.options.width, size: local.size, models:
     writeFileSync(
       join(dir, 'tsconfig.json'),
       JSON.stringify({
-        compilerOptions: { module: 'NodeNext', target: 'ES2022', strict: true, outDir: 'out', skipLibCheck: false, types: [] },
+        compilerOptions: {
+          module: 'NodeNext',
+          target: 'ES2022',
+          strict: true,
+          outDir: 'out',
+          skipLibCheck: false,
+          types: [],
+        },
         files: ['main.ts'],
       }),
     );
     run(process.execPath, [typescript, '-p', 'tsconfig.json'], dir);
-    expect(JSON.parse(run(process.execPath, ['out/main.js'], dir))).toEqual({ width: 4, size: 0, models: 1 });
+    expect(JSON.parse(run(process.execPath, ['out/main.js'], dir))).toEqual({
+      width: 4,
+      size: 0,
+      models: 1,
+    });
   }, 120_000);
 
   test('@gorilla-ts/config installs alone and loads a YAML file with a base', () => {
     const dir = emptyProject('uses-config');
     npmInstall(dir, [tarballs.get('config')!]);
     writeFileSync(join(dir, 'base.yaml'), 'model:\n  type: Net\n  width: 4\nlr: 1e-3\n');
-    writeFileSync(join(dir, 'child.yaml'), "_base_: ./base.yaml\nmodel:\n  width: 8\n");
+    writeFileSync(join(dir, 'child.yaml'), '_base_: ./base.yaml\nmodel:\n  width: 8\n');
     writeFileSync(
       join(dir, 'main.mjs'),
       `import { Config } from '@gorilla-ts/config';
