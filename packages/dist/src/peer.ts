@@ -1,0 +1,190 @@
+import net, { type Socket } from 'node:net';
+import { CollectiveTimeoutError, DistError } from './errors.js';
+import { type Frame, FrameDecoder, OP, writeFrame } from './frame.js';
+
+interface Waiter {
+  resolve: (frame: Frame) => void;
+  reject: (error: Error) => void;
+}
+
+/**
+ * One TCP connection to another process: frames in arrival order, waiters served in order.
+ * A peer that closes after sending `bye` has left; one that closes without it has crashed.
+ */
+export class Peer {
+  /** The remote rank, once known (-1 before the handshake). */
+  rank = -1;
+  /** Whether the remote side said goodbye before closing. */
+  leftGracefully = false;
+  private readonly inbox: Frame[] = [];
+  private readonly waiters: Waiter[] = [];
+  private failure: Error | undefined;
+  private lastSocketError: Error | undefined;
+  private pendingSends = 0;
+  private readonly closed: Promise<void>;
+
+  constructor(
+    readonly socket: Socket,
+    private readonly onLost: (peer: Peer, error: DistError) => void = () => {},
+  ) {
+    socket.setNoDelay(true);
+    const decoder = new FrameDecoder((frame) => this.deliver(frame));
+    socket.on('data', (chunk: Buffer) => decoder.push(chunk));
+    socket.on('error', (error) => {
+      this.lastSocketError = error;
+    });
+    this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
+    socket.once('close', () => {
+      const reason = this.lastSocketError ? ` (${this.lastSocketError.message})` : '';
+      const error = new DistError(
+        'DIST_PEER_LOST',
+        this.leftGracefully
+          ? `rank ${this.rank} left the process group (its main ended or it called ` +
+              `destroyProcessGroup) while this rank still expected messages from it: every rank ` +
+              `must call the same collectives in the same order`
+          : `rank ${this.rank} closed its connection${reason}: its process exited or crashed`,
+      );
+      this.fail(error);
+      this.onLost(this, error);
+    });
+  }
+
+  private deliver(frame: Frame): void {
+    if (frame.op === OP.bye) {
+      this.leftGracefully = true;
+      return;
+    }
+    const waiter = this.waiters.shift();
+    if (waiter) waiter.resolve(frame);
+    else this.inbox.push(frame);
+  }
+
+  /** The next frame from this peer. */
+  next(): Promise<Frame> {
+    const frame = this.inbox.shift();
+    if (frame) return Promise.resolve(frame);
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  /** Whether someone waits for a frame from this peer. */
+  get awaitingReceive(): boolean {
+    return this.waiters.length > 0;
+  }
+
+  /** Whether a send to this peer has not completed. */
+  get awaitingSend(): boolean {
+    return this.pendingSends > 0;
+  }
+
+  /** Sends one frame; resolves when `payload` may be modified again. */
+  async send(op: number, seq: number, step: number, payload: Uint8Array): Promise<void> {
+    if (this.failure) throw this.failure;
+    this.pendingSends++;
+    try {
+      await writeFrame(this.socket, op, seq, step, payload);
+    } catch (error) {
+      throw (
+        this.failure ??
+        new DistError('DIST_PEER_LOST', `could not send to rank ${this.rank}: ${String(error)}`, {
+          cause: error,
+        })
+      );
+    } finally {
+      this.pendingSends--;
+    }
+  }
+
+  /** Rejects every current and future wait (frames already received stay readable). */
+  fail(error: Error): void {
+    this.failure ??= error;
+    for (const waiter of this.waiters.splice(0)) waiter.reject(error);
+  }
+
+  /** Says goodbye and closes the connection, forcibly after `graceMs`. */
+  async close(graceMs = 2000): Promise<void> {
+    this.failure ??= new DistError('DIST_GROUP_BROKEN', 'the process group was destroyed');
+    if (!this.socket.destroyed) {
+      this.socket.write(Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, OP.bye, 0]));
+      this.socket.end();
+    }
+    // Referenced while closing, so that awaiting the close keeps the process alive.
+    this.socket.ref();
+    const timer = setTimeout(() => this.socket.destroy(), graceMs);
+    await this.closed;
+    clearTimeout(timer);
+  }
+}
+
+/** Resolves `promise`, or rejects with `onTimeout()` once `deadline` (epoch ms) has passed. */
+export function beforeDeadline<T>(
+  promise: Promise<T>,
+  deadline: number,
+  onTimeout: () => Error,
+): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(onTimeout()), Math.max(0, deadline - Date.now()));
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Connects to `host:port`, retrying refused connections (the other side may not listen yet)
+ * until `deadline` (epoch ms). Fails with a {@link CollectiveTimeoutError} naming `rank`.
+ */
+export async function connectWithRetry(
+  host: string,
+  port: number,
+  options: { deadline: number; timeoutMs: number; rank: number; what: string },
+): Promise<Socket> {
+  const { deadline, timeoutMs, rank, what } = options;
+  let delay = 50;
+  let lastError: Error | undefined;
+  while (Date.now() < deadline) {
+    try {
+      return await connectOnce(host, port, deadline - Date.now());
+    } catch (error) {
+      lastError = error as Error;
+    }
+    await sleep(Math.min(delay, Math.max(0, deadline - Date.now())));
+    delay = Math.min(delay * 2, 1000);
+  }
+  throw new CollectiveTimeoutError(
+    what,
+    [rank],
+    timeoutMs,
+    `could not reach ${what} of rank ${rank} at ${host}:${port} within ${timeoutMs} ms` +
+      (lastError ? ` (last error: ${lastError.message})` : '') +
+      `: check MASTER_ADDR/MASTER_PORT (distUrl), the firewall, and that rank ${rank} started`,
+    { cause: lastError },
+  );
+}
+
+function connectOnce(host: string, port: number, timeoutMs: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host, port });
+    const fail = (error: Error): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(error);
+    };
+    const timer = setTimeout(() => fail(new Error('connection attempt timed out')), timeoutMs);
+    socket.once('error', fail);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.off('error', fail);
+      resolve(socket);
+    });
+  });
+}

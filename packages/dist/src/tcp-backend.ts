@@ -1,0 +1,404 @@
+import net, { type AddressInfo, type Server } from 'node:net';
+import { hostname } from 'node:os';
+import type { BackendReduceOp, NumericArray, ProcessGroupBackend } from './backend.js';
+import {
+  directAllGather,
+  directAllReduce,
+  directBarrier,
+  directBroadcast,
+  directGather,
+  type Exchange,
+  ringAllReduce,
+  scatterAllGatherBroadcast,
+} from './collectives.js';
+import { checkTimeoutMs, DEFAULT_TIMEOUT_MS, formatHostPort, isLoopback } from './env.js';
+import { CollectiveTimeoutError, DistError, formatRanks } from './errors.js';
+import { jsonPayload, OP, OP_NAMES, parseJsonPayload } from './frame.js';
+import { beforeDeadline, connectWithRetry, Peer } from './peer.js';
+import { joinRendezvous, RendezvousServer, type RendezvousTable } from './rendezvous.js';
+
+/** Options of {@link TcpBackend}. */
+export interface TcpBackendOptions {
+  /** This process's rank in `[0, worldSize)`. */
+  rank: number;
+  /** Number of processes in the group. */
+  worldSize: number;
+  /** Address of the rendezvous (rank 0's machine). Defaults to `127.0.0.1`. */
+  masterAddr?: string;
+  /** Port of the rendezvous. Required when `worldSize > 1`. */
+  masterPort?: number;
+  /** Rank on this machine. Defaults to the position among ranks with the same host name. */
+  localRank?: number;
+  /** Ranks on this machine. Defaults to the number of ranks with the same host name. */
+  localSize?: number;
+  /** How long a collective may take, in ms. Defaults to 1,800,000 (30 minutes). */
+  timeoutMs?: number;
+  /** How long the rendezvous and the mesh set-up may take, in ms. Defaults to `timeoutMs`. */
+  initTimeoutMs?: number;
+  /** Whether this process hosts the rendezvous. Defaults to `rank === 0`. */
+  hostRendezvous?: boolean;
+  /**
+   * Buffers of at least this many bytes are all-reduced with the ring algorithm (and broadcast
+   * by scatter + all-gather); smaller ones in one direct exchange. Defaults to 262,144 (256 KiB).
+   */
+  ringThresholdBytes?: number;
+}
+
+type CollectiveName = 'allReduce' | 'broadcast' | 'allGather' | 'gather' | 'barrier';
+
+/**
+ * The built-in transport: rank 0 hosts a rendezvous at `masterAddr:masterPort`, every rank
+ * opens a listener and the ranks connect in a full mesh of TCP sockets (`setNoDelay`), over which
+ * collectives exchange length-prefixed binary frames. See {@link ProcessGroupBackend}.
+ */
+export class TcpBackend implements ProcessGroupBackend {
+  /** Always `tcp`. */
+  readonly name = 'tcp';
+  /** This process's rank. */
+  readonly rank: number;
+  /** Number of processes in the group. */
+  readonly worldSize: number;
+  private localRankValue: number;
+  private localSizeValue: number;
+  private readonly options: TcpBackendOptions;
+  private readonly timeoutMs: number;
+  private readonly initTimeoutMs: number;
+  private readonly ringThresholdBytes: number;
+  private peers: Peer[] = [];
+  private seq = 0;
+  private tail: Promise<unknown> = Promise.resolve();
+  private broken: Error | undefined;
+  private state: 'new' | 'initializing' | 'ready' | 'destroyed' = 'new';
+  private resources: Array<{ close(): void }> = [];
+
+  constructor(options: TcpBackendOptions) {
+    const { rank, worldSize } = options;
+    if (!Number.isInteger(worldSize) || worldSize < 1) {
+      throw new DistError(
+        'DIST_INVALID_ARGUMENT',
+        `worldSize must be an integer >= 1, got ${worldSize}`,
+      );
+    }
+    if (!Number.isInteger(rank) || rank < 0 || rank >= worldSize) {
+      throw new DistError(
+        'DIST_INVALID_ARGUMENT',
+        `rank must be an integer in [0, ${worldSize}), got ${rank}`,
+      );
+    }
+    if (worldSize > 1 && !(options.masterPort !== undefined && options.masterPort >= 0)) {
+      throw new DistError('DIST_INVALID_ARGUMENT', 'masterPort is required when worldSize > 1');
+    }
+    this.options = options;
+    this.rank = rank;
+    this.worldSize = worldSize;
+    this.localRankValue = options.localRank ?? 0;
+    this.localSizeValue = options.localSize ?? 1;
+    this.timeoutMs = checkTimeoutMs(options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    this.initTimeoutMs = checkTimeoutMs(options.initTimeoutMs ?? this.timeoutMs, 'initTimeoutMs');
+    this.ringThresholdBytes = options.ringThresholdBytes ?? 256 * 1024;
+  }
+
+  /** Rank on this machine (known after `init()` when not given). */
+  get localRank(): number {
+    return this.localRankValue;
+  }
+
+  /** Ranks on this machine (known after `init()` when not given). */
+  get localSize(): number {
+    return this.localSizeValue;
+  }
+
+  /** Hosts or joins the rendezvous and connects to every other rank. Call once. */
+  async init(): Promise<void> {
+    if (this.state !== 'new') {
+      throw new DistError('DIST_ALREADY_INITIALIZED', 'TcpBackend.init() may be called only once');
+    }
+    this.state = 'initializing';
+    if (this.worldSize === 1) {
+      this.state = 'ready';
+      return;
+    }
+    try {
+      await this.connect();
+      this.state = 'ready';
+    } catch (error) {
+      await this.destroy();
+      throw error;
+    }
+  }
+
+  private async connect(): Promise<void> {
+    const masterAddr = this.options.masterAddr ?? '127.0.0.1';
+    const masterPort = this.options.masterPort!;
+    const address = formatHostPort(masterAddr, masterPort);
+    const deadline = Date.now() + this.initTimeoutMs;
+    const timeoutMs = this.initTimeoutMs;
+    if (this.options.hostRendezvous ?? this.rank === 0) {
+      const server = new RendezvousServer(this.worldSize);
+      this.resources.push(server);
+      await server.listen(masterAddr, masterPort);
+    }
+    const what = 'the rendezvous';
+    const socket = await connectWithRetry(masterAddr, masterPort, {
+      deadline,
+      timeoutMs,
+      rank: 0,
+      what,
+    });
+    const localAddress = (socket.localAddress ?? '127.0.0.1').replace(/^::ffff:/, '');
+    const listener = net.createServer();
+    this.resources.push({ close: () => listener.listening && listener.close() });
+    const accepted = this.acceptPeers(listener);
+    const bindHost = isLoopback(localAddress) ? localAddress : undefined;
+    await new Promise<void>((resolve, reject) => {
+      listener.once('error', reject);
+      listener.listen({ host: bindHost, port: 0 }, () => resolve());
+    });
+    const request = {
+      rank: this.rank,
+      worldSize: this.worldSize,
+      host: localAddress,
+      port: (listener.address() as AddressInfo).port,
+      hostname: hostname(),
+      pid: process.pid,
+    };
+    const table = await joinRendezvous(socket, request, { deadline, timeoutMs, address });
+    this.setLocalRanks(table);
+    await this.buildMesh(table, accepted, deadline);
+    listener.close();
+    for (const peer of this.peers) if (peer) peer.socket.unref();
+  }
+
+  private setLocalRanks(table: RendezvousTable): void {
+    const me = table.peers[this.rank]!;
+    const sameHost = table.peers.filter((peer) => peer.hostname === me.hostname);
+    this.localRankValue = this.options.localRank ?? sameHost.findIndex((p) => p.rank === this.rank);
+    this.localSizeValue = this.options.localSize ?? sameHost.length;
+  }
+
+  /** Queues incoming connections from higher ranks. */
+  private acceptPeers(listener: Server): { next(): Promise<Peer> } {
+    const queue: Peer[] = [];
+    let wake: (() => void) | undefined;
+    listener.on('connection', (socket) => {
+      queue.push(new Peer(socket, (peer, error) => this.onPeerLost(peer, error)));
+      wake?.();
+    });
+    return {
+      next: async () => {
+        while (queue.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+        return queue.shift()!;
+      },
+    };
+  }
+
+  private async buildMesh(
+    table: RendezvousTable,
+    accepted: { next(): Promise<Peer> },
+    deadline: number,
+  ): Promise<void> {
+    const peers: Peer[] = [];
+    this.peers = peers;
+    const hello = jsonPayload({ rank: this.rank, token: table.token });
+    const dial = table.peers
+      .filter((peer) => peer.rank < this.rank)
+      .map(async ({ rank, host, port }) => {
+        const socket = await connectWithRetry(host, port, {
+          deadline,
+          timeoutMs: this.initTimeoutMs,
+          rank,
+          what: 'the data listener',
+        });
+        const peer = new Peer(socket, (p, error) => this.onPeerLost(p, error));
+        peer.rank = rank;
+        peers[rank] = peer;
+        await peer.send(OP.hello, 0, 0, hello);
+      });
+    const expected = this.worldSize - 1 - this.rank;
+    const accept = (async () => {
+      for (let count = 0; count < expected; count++) {
+        const peer = await accepted.next();
+        let message: { rank?: unknown; token?: unknown } = {};
+        try {
+          const frame = await peer.next();
+          if (frame.op === OP.hello) message = parseJsonPayload(frame.payload) as typeof message;
+        } catch {
+          // A stray connection that closed or sent garbage: ignore it.
+        }
+        const valid =
+          message.token === table.token &&
+          typeof message.rank === 'number' &&
+          message.rank > this.rank &&
+          message.rank < this.worldSize &&
+          peers[message.rank] === undefined;
+        if (!valid) {
+          peer.socket.destroy();
+          count--;
+          continue;
+        }
+        peer.rank = message.rank as number;
+        peers[peer.rank] = peer;
+      }
+    })();
+    await beforeDeadline(Promise.all([...dial, accept]), deadline, () => {
+      const missing = table.peers.map((p) => p.rank).filter((r) => r !== this.rank && !peers[r]);
+      return new CollectiveTimeoutError(
+        'connect',
+        missing,
+        this.initTimeoutMs,
+        `rank ${this.rank} could not connect to ${formatRanks(missing)} within ` +
+          `${this.initTimeoutMs} ms: check that every machine can reach the others' addresses ` +
+          `(${missing.map((r) => formatHostPort(table.peers[r]!.host, table.peers[r]!.port)).join(', ')})`,
+      );
+    });
+  }
+
+  private onPeerLost(peer: Peer, error: DistError): void {
+    const member = peer.rank >= 0 && this.peers[peer.rank] === peer;
+    if (this.state === 'destroyed' || peer.leftGracefully || !member) return;
+    // A crash, not a goodbye: nothing this group waits for can complete any more.
+    this.breakGroup(error);
+  }
+
+  private breakGroup(error: Error): void {
+    this.broken ??= error;
+    for (const peer of this.peers) peer?.fail(error);
+  }
+
+  private assertUsable(operation: string): void {
+    if (this.state !== 'ready') {
+      throw new DistError(
+        this.state === 'destroyed' ? 'DIST_GROUP_BROKEN' : 'DIST_INVALID_ARGUMENT',
+        `${operation}: the TCP backend is ${this.state === 'destroyed' ? 'destroyed' : 'not initialised (call init())'}`,
+      );
+    }
+    if (this.broken) {
+      throw new DistError(
+        'DIST_GROUP_BROKEN',
+        `${operation}: the process group can no longer be used after an earlier failure: ` +
+          this.broken.message,
+        { cause: this.broken },
+      );
+    }
+  }
+
+  /** Runs collectives one at a time, in call order, each under the timeout. */
+  private run<T>(name: CollectiveName, body: (ex: Exchange) => Promise<T>): Promise<T> {
+    const task = this.tail.then(() => this.execute(name, body));
+    this.tail = task.catch(() => {});
+    return task;
+  }
+
+  private async execute<T>(name: CollectiveName, body: (ex: Exchange) => Promise<T>): Promise<T> {
+    this.assertUsable(name);
+    this.seq = (this.seq + 1) >>> 0;
+    const seq = this.seq;
+    const op = OP[name];
+    const ex: Exchange = {
+      rank: this.rank,
+      worldSize: this.worldSize,
+      send: (peer, step, data) => this.peers[peer]!.send(op, seq, step, data),
+      recv: async (peer, step) => {
+        const frame = await this.peers[peer]!.next();
+        if (frame.op !== op || frame.seq !== seq || frame.step !== step) {
+          throw new DistError(
+            'DIST_MISMATCH',
+            `rank ${peer} sent ${OP_NAMES[frame.op]} #${frame.seq} step ${frame.step} while rank ` +
+              `${this.rank} expected ${name} #${seq} step ${step}: every rank must call the same ` +
+              `collectives in the same order`,
+          );
+        }
+        return frame.payload;
+      },
+    };
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(this.timeoutError(name, seq)), this.timeoutMs);
+    });
+    try {
+      return await Promise.race([body(ex), timeout]);
+    } catch (error) {
+      this.breakGroup(error as Error);
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private timeoutError(name: CollectiveName, seq: number): CollectiveTimeoutError {
+    let waiting = this.peers.filter((p) => p?.awaitingReceive).map((p) => p.rank);
+    if (waiting.length === 0)
+      waiting = this.peers.filter((p) => p?.awaitingSend).map((p) => p.rank);
+    waiting.sort((a, b) => a - b);
+    return new CollectiveTimeoutError(
+      name,
+      waiting,
+      this.timeoutMs,
+      `${name} #${seq} timed out after ${this.timeoutMs} ms on rank ${this.rank}` +
+        (waiting.length > 0 ? `, waiting for ${formatRanks(waiting)}` : '') +
+        ` (did every rank call ${name}? Raise GORILLA_DIST_TIMEOUT_MS or the timeoutMs option ` +
+        `if the work in between takes longer)`,
+    );
+  }
+
+  /** Ring or direct all-reduce, in place. See {@link ProcessGroupBackend.allReduce}. */
+  async allReduce(buffer: NumericArray, op: BackendReduceOp): Promise<void> {
+    if (this.worldSize === 1) return this.assertUsable('allReduce');
+    const ring = buffer.byteLength >= this.ringThresholdBytes;
+    await this.run('allReduce', (ex) =>
+      ring ? ringAllReduce(ex, buffer, op) : directAllReduce(ex, buffer, op),
+    );
+  }
+
+  /** Direct or scatter + all-gather broadcast, in place. */
+  async broadcast(buffer: NumericArray, src: number): Promise<void> {
+    checkRank('broadcast', 'src', src, this.worldSize);
+    if (this.worldSize === 1) return this.assertUsable('broadcast');
+    const scatter = this.worldSize > 2 && buffer.byteLength >= this.ringThresholdBytes;
+    await this.run('broadcast', (ex) =>
+      scatter ? scatterAllGatherBroadcast(ex, buffer, src) : directBroadcast(ex, buffer, src),
+    );
+  }
+
+  /** Every rank's buffer, indexed by rank; buffers may even differ in length here. */
+  async allGather<T extends NumericArray>(buffer: T): Promise<T[]> {
+    if (this.worldSize === 1) {
+      this.assertUsable('allGather');
+      return [buffer.slice() as T];
+    }
+    return this.run('allGather', (ex) => directAllGather(ex, buffer));
+  }
+
+  /** Every rank's buffer on `dst`, `[]` elsewhere. */
+  async gather<T extends NumericArray>(buffer: T, dst: number): Promise<T[]> {
+    checkRank('gather', 'dst', dst, this.worldSize);
+    if (this.worldSize === 1) {
+      this.assertUsable('gather');
+      return [buffer.slice() as T];
+    }
+    return this.run('gather', (ex) => directGather(ex, buffer, dst));
+  }
+
+  /** Resolves once every rank has called it. */
+  async barrier(): Promise<void> {
+    if (this.worldSize === 1) return this.assertUsable('barrier');
+    await this.run('barrier', (ex) => directBarrier(ex));
+  }
+
+  /** Says goodbye to every peer and closes the connections; safe after a failure. */
+  async destroy(): Promise<void> {
+    if (this.state === 'destroyed') return;
+    this.state = 'destroyed';
+    for (const resource of this.resources.splice(0)) resource.close();
+    await Promise.all(this.peers.filter(Boolean).map((peer) => peer.close()));
+  }
+}
+
+function checkRank(operation: string, name: string, value: number, worldSize: number): void {
+  if (!Number.isInteger(value) || value < 0 || value >= worldSize) {
+    throw new DistError(
+      'DIST_INVALID_ARGUMENT',
+      `${operation}: ${name} must be a rank in [0, ${worldSize}), got ${value}`,
+    );
+  }
+}
