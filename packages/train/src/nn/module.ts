@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { StateMismatchError } from '../errors.js';
 
 /** Options of {@link Module.loadStateDict}. */
 export interface LoadStateDictOptions {
@@ -81,7 +82,8 @@ export abstract class Module<In = tf.Tensor, Out = tf.Tensor> {
   namedParameters(prefix = ''): Array<[string, tf.Variable]> {
     const result: Array<[string, tf.Variable]> = [];
     for (const [name, variable] of this.#parameters) result.push([prefix + name, variable]);
-    for (const [name, child] of this.#children) result.push(...child.namedParameters(`${prefix}${name}.`));
+    for (const [name, child] of this.#children)
+      result.push(...child.namedParameters(`${prefix}${name}.`));
     return result;
   }
 
@@ -94,7 +96,8 @@ export abstract class Module<In = tf.Tensor, Out = tf.Tensor> {
   namedBuffers(prefix = ''): Array<[string, tf.Variable]> {
     const result: Array<[string, tf.Variable]> = [];
     for (const [name, variable] of this.#buffers) result.push([prefix + name, variable]);
-    for (const [name, child] of this.#children) result.push(...child.namedBuffers(`${prefix}${name}.`));
+    for (const [name, child] of this.#children)
+      result.push(...child.namedBuffers(`${prefix}${name}.`));
     return result;
   }
 
@@ -108,7 +111,7 @@ export abstract class Module<In = tf.Tensor, Out = tf.Tensor> {
    * (the default) the names must match too. Every problem is reported at once, and nothing is
    * assigned unless all checks pass.
    *
-   * @throws Error listing every missing, unexpected and wrong-shaped name.
+   * @throws {@link StateMismatchError} listing every missing, unexpected and wrong-shaped name.
    */
   loadStateDict(
     state: ReadonlyMap<string, tf.Tensor> | Readonly<Record<string, tf.Tensor>>,
@@ -122,7 +125,9 @@ export abstract class Module<In = tf.Tensor, Out = tf.Tensor> {
       const tensor = incoming.get(name);
       if (tensor === undefined) result.missing.push(name);
       else if (!sameShape(tensor.shape, variable.shape)) {
-        result.wrongShape.push(`${name}: expected [${variable.shape.join(', ')}], got [${tensor.shape.join(', ')}]`);
+        result.wrongShape.push(
+          `${name}: expected [${variable.shape.join(', ')}], got [${tensor.shape.join(', ')}]`,
+        );
       }
     }
     for (const name of incoming.keys()) if (!own.has(name)) result.unexpected.push(name);
@@ -132,11 +137,19 @@ export abstract class Module<In = tf.Tensor, Out = tf.Tensor> {
       ...(strict ? result.unexpected.map((name) => `unexpected ${name}`) : []),
     ];
     if (problems.length > 0) {
-      throw new Error(`The state does not fit the ${this.constructor.name}:\n  - ${problems.join('\n  - ')}`);
+      throw new StateMismatchError(
+        `The state does not fit the ${this.constructor.name}:\n  - ${problems.join('\n  - ')}`,
+        {
+          missing: strict ? result.missing : [],
+          unexpected: strict ? result.unexpected : [],
+          wrongShape: result.wrongShape,
+        },
+      );
     }
     for (const [name, variable] of own) {
       const tensor = incoming.get(name);
-      if (tensor !== undefined) variable.assign(tensor.dtype === variable.dtype ? tensor : tensor.cast(variable.dtype));
+      if (tensor !== undefined)
+        variable.assign(tensor.dtype === variable.dtype ? tensor : tensor.cast(variable.dtype));
     }
     return result;
   }
@@ -155,17 +168,22 @@ export abstract class Module<In = tf.Tensor, Out = tf.Tensor> {
 
   /** Frees every parameter and buffer of this module and its descendants. */
   dispose(): void {
-    for (const variable of [...this.#parameters.values(), ...this.#buffers.values()]) variable.dispose();
+    for (const variable of [...this.#parameters.values(), ...this.#buffers.values()])
+      variable.dispose();
     for (const child of this.#children.values()) child.dispose();
   }
 }
 
 function assertFreshName(module: Module<never, unknown>, name: string): void {
   if (name === '' || name.includes('.')) {
-    throw new Error(`${module.constructor.name}: state name '${name}' must be non-empty and contain no '.'.`);
+    throw new Error(
+      `${module.constructor.name}: state name '${name}' must be non-empty and contain no '.'.`,
+    );
   }
   if (module.hasOwnName(name)) {
-    throw new Error(`${module.constructor.name}: the name '${name}' is already used in this module.`);
+    throw new Error(
+      `${module.constructor.name}: the name '${name}' is already used in this module.`,
+    );
   }
 }
 
