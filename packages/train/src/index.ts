@@ -218,3 +218,77 @@ export {
   parameterCount,
   parameterCountTable,
 } from './utils/parameter-count.js';
+
+// ---- train III: trainer and hooks ----
+
+export { BatchNormSyncHook } from './hooks/batch-norm-sync.js';
+export { CheckpointHook, type CheckpointHookOptions } from './hooks/checkpoint.js';
+export { DistSamplerSeedHook } from './hooks/dist-sampler-seed.js';
+export { EarlyStoppingHook, type EarlyStoppingHookOptions } from './hooks/early-stopping.js';
+export { EvalHook, type EvalHookOptions } from './hooks/eval.js';
+export { IterationTimerHook } from './hooks/iteration-timer.js';
+export { LoggerHook, type LoggerHookOptions } from './hooks/logger.js';
+export { LrSchedulerHook, type LrSchedulerHookOptions } from './hooks/lr-scheduler.js';
+export { NanGuardHook } from './hooks/nan-guard.js';
+export { TensorBoardHook, type TensorBoardHookOptions } from './hooks/tensorboard.js';
+export {
+  CallbackHook,
+  type HookCallbacks,
+  type HookSpec,
+  type Logs,
+  toHook,
+} from './trainer/callbacks.js';
+export {
+  checkpointName,
+  findLatestCheckpoint,
+  LATEST_CHECKPOINT,
+  linkCheckpoint,
+} from './trainer/checkpoint-files.js';
+export type { DefaultHooksConfig } from './trainer/default-hooks.js';
+export {
+  NonFiniteLossError,
+  TrainerError,
+  type TrainerErrorCode,
+  type TrainerIssue,
+} from './trainer/errors.js';
+export { ClassificationEvaluator, type Evaluator } from './trainer/evaluator.js';
+export {
+  type CriterionFn,
+  defaultForward,
+  type ForwardContext,
+  type ForwardFn,
+  type ForwardResult,
+  splitBatch,
+} from './trainer/forward.js';
+export type { TrainerConfig } from './trainer/from-config.js';
+export {
+  addGradients,
+  type ClipGradOptions,
+  clipGradients,
+  gradientNorm,
+} from './trainer/gradients.js';
+export {
+  type Awaitable,
+  HOOK_POINTS,
+  type Hook,
+  HookBase,
+  type HookOptions,
+  type HookPoint,
+  type Metrics,
+} from './trainer/hook.js';
+export { HookList } from './trainer/hook-list.js';
+export { MetricStore } from './trainer/metric-store.js';
+export type {
+  LoadFromOption,
+  TrainerOptions,
+  TrainLoader,
+} from './trainer/options.js';
+export { isPeriodEnd } from './trainer/period.js';
+export {
+  PRIORITY,
+  type Priority,
+  type PriorityName,
+  resolvePriority,
+} from './trainer/priority.js';
+export { type FitResult, fit, type StepResult, Trainer } from './trainer/trainer.js';
+export { TrainerBase, type TrainerStatus } from './trainer/trainer-base.js';
