@@ -59,7 +59,9 @@ describe('syncBuffers', () => {
     for (const name of ['running_mean', 'running_var']) {
       const mean = first.before[name]!.map((value, i) => (value + second.before[name]![i]!) / 2);
       for (const rank of ranks) {
-        rank.after[name]!.forEach((value, i) => expect(value).toBeCloseTo(mean[i]!, 6));
+        rank.after[name]!.forEach((value, i) => {
+          expect(value).toBeCloseTo(mean[i]!, 6);
+        });
       }
     }
   }, 120_000);
