@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 // Users install single packages from npm: each tarball must install and import on its own,
 // with nothing from this workspace around it.
 const root = resolve(import.meta.dirname, '../../..');
-const packed = ['registry', 'config'] as const;
+const packed = ['registry', 'config', 'dist', 'train'] as const;
 const typescript = join(root, 'node_modules/typescript/bin/tsc');
 
 let work: string;
@@ -121,6 +121,38 @@ console.log(JSON.stringify(cfg.toObject()));
       lr: 0.001,
     });
   }, 120_000);
+
+  test('@gorilla-ts/train installs with its own dependencies and trains a step on the cpu backend', () => {
+    const dir = emptyProject('uses-train');
+    // The native backend is optional; leave it out here so the test needs no libtensorflow.
+    npmInstall(dir, [
+      '--omit=optional',
+      tarballs.get('registry')!,
+      tarballs.get('dist')!,
+      tarballs.get('train')!,
+      '@tensorflow/tfjs-core@4.22.0',
+    ]);
+    writeFileSync(
+      join(dir, 'main.mjs'),
+      `import * as tf from '@tensorflow/tfjs-core';
+import { initBackend, Linear, SGD, setRandomSeed } from '@gorilla-ts/train';
+import { getWorldSize } from '@gorilla-ts/dist';
+const info = await initBackend({ backend: 'cpu', logger: () => {} });
+setRandomSeed(0);
+const layer = new Linear({ inFeatures: 2, outFeatures: 1 });
+const optimizer = new SGD({ params: layer.namedParameters(), lr: 0.1 });
+const x = tf.tensor2d([[1, 2]]);
+const before = layer.weight.arraySync();
+optimizer.minimize(() => tf.sum(layer.apply(x)));
+console.log(JSON.stringify({ backend: info.name, world: getWorldSize(), moved: JSON.stringify(before) !== JSON.stringify(layer.weight.arraySync()) }));
+`,
+    );
+    expect(JSON.parse(run(process.execPath, ['main.mjs'], dir))).toEqual({
+      backend: 'cpu',
+      world: 1,
+      moved: true,
+    });
+  }, 180_000);
 
   test('pnpm publish -r --dry-run passes', () => {
     const output = run('pnpm', ['publish', '-r', '--dry-run', '--no-git-checks'], root);
