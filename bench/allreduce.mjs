@@ -1,12 +1,15 @@
-// All-reduce benchmark of @gorilla-ts/dist's TCP backend (build the package first).
+// All-reduce benchmark of @gorilla-ts/dist's TCP backend and, beside it in the same run, of the
+// MPI backend of @gorilla-ts/dist-mpi (build the packages first).
 //
-//   node bench/allreduce.mjs                 # 2 and 4 local ranks, one after the other
+//   node bench/allreduce.mjs                 # 2 and 4 local ranks: TCP, then MPI (under mpirun)
 //   node bench/allreduce.mjs --world 4 --iters 50 --numel 811048
+//   mpirun -np 4 node bench/allreduce.mjs --world 4 --backend mpi
 //
 // Prints one JSON line per measurement: the all-reduce (sum) of `numel` float32 values (811,048 =
-// PointNet's gradients) with its median latency, algorithm bandwidth (bytes / time) and bus
-// bandwidth (2 (n-1)/n * bytes / time, comparable across world sizes), and, from the same run, a
-// memcpy of the same buffer (TypedArray.set) as the local-memory ceiling.
+// PointNet's gradients) with its backend, median latency, algorithm bandwidth (bytes / time) and
+// bus bandwidth (2 (n-1)/n * bytes / time, comparable across world sizes), and, from the same
+// run, a memcpy of the same buffer (TypedArray.set) as the local-memory ceiling. The MPI runs are
+// skipped, with the reason on stderr, when mpirun or the MPI addon is missing.
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +26,10 @@ function option(name, fallback) {
   const index = process.argv.indexOf(`--${name}`);
   return index === -1 ? fallback : Number(process.argv[index + 1]);
 }
+
+const backendIndex = process.argv.indexOf('--backend');
+const backend = backendIndex === -1 ? 'tcp' : process.argv[backendIndex + 1];
+const mpiPackage = new URL('../packages/dist-mpi/dist/index.js', import.meta.url);
 
 const world = option('world', 0);
 const iters = option('iters', 50);
@@ -61,7 +68,7 @@ async function main() {
   console.log(
     JSON.stringify({
       bench: 'allreduce',
-      backend: 'tcp',
+      backend,
       op: 'sum',
       ...common,
       median_ms: round(ms),
@@ -71,6 +78,7 @@ async function main() {
       busbw_GBps: round(((2 * (n - 1)) / n) * (bytes / ms / 1e6)),
     }),
   );
+  if (backend !== 'tcp') return;
   const src = new Float32Array(numel).fill(1);
   const dst = new Float32Array(numel);
   const copies = [];
@@ -90,13 +98,40 @@ async function main() {
   );
 }
 
+/** Why the MPI runs cannot happen here, or `undefined`. */
+async function mpiSkipReason() {
+  const version = spawnSync('mpirun', ['--version'], { encoding: 'utf8' });
+  if (version.status !== 0) return 'mpirun is not on PATH';
+  try {
+    const mpi = await import(mpiPackage.href);
+    if (!mpi.isMpiAvailable()) return mpi.mpiUnavailableReason();
+  } catch (error) {
+    return `@gorilla-ts/dist-mpi is not built (${error.message})`;
+  }
+  return undefined;
+}
+
 if (world === 0) {
   const script = fileURLToPath(import.meta.url);
+  const skipMpi = await mpiSkipReason();
+  if (skipMpi) process.stderr.write(`allreduce bench: MPI runs skipped: ${skipMpi}\n`);
+  const openMpi = /Open MPI/.test(spawnSync('mpirun', ['--version'], { encoding: 'utf8' }).stdout);
   for (const n of [2, 4]) {
     const args = [script, '--world', String(n), '--iters', String(iters), '--numel', String(numel)];
-    const result = spawnSync(process.execPath, args, { stdio: 'inherit' });
-    if (result.status !== 0) process.exit(result.status ?? 1);
+    const runs = [[process.execPath, args]];
+    if (!skipMpi) {
+      const flags = openMpi ? ['--allow-run-as-root', '--oversubscribe'] : [];
+      runs.push([
+        'mpirun',
+        [...flags, '-np', String(n), process.execPath, ...args, '--backend', 'mpi'],
+      ]);
+    }
+    for (const [command, commandArgs] of runs) {
+      const result = spawnSync(command, commandArgs, { stdio: 'inherit' });
+      if (result.status !== 0) process.exit(result.status ?? 1);
+    }
   }
 } else {
-  await launch(main, world);
+  if (backend === 'mpi') await import(mpiPackage.href);
+  await launch(main, world, { backend });
 }

@@ -38,6 +38,9 @@ export type BackendReduceOp = 'sum' | 'max' | 'min';
  * - Failures reject with a `DistError` (`DIST_TIMEOUT` naming the ranks waited for,
  *   `DIST_PEER_LOST`, `DIST_MISMATCH`); after one, the group may refuse further work.
  * - `destroy()` releases every resource; it must not throw when called after a failure.
+ * - `abort(reason)`, when present, is called instead of `destroy()` by `launch()` when `main`
+ *   failed on this rank; it ends the whole job promptly (for transports, like MPI, where the other
+ *   ranks would otherwise wait forever in their next collective).
  */
 export interface ProcessGroupBackend {
   /** Short name for logs, e.g. `tcp` or `mpi`. */
@@ -67,4 +70,9 @@ export interface ProcessGroupBackend {
   barrier(): Promise<void>;
   /** Leaves the group and releases its resources. */
   destroy(): Promise<void>;
+  /**
+   * Optional: ends the whole job after `main` failed on this rank (`reason` is the error), instead
+   * of `destroy()`. Without it, `launch()` calls `destroy()`.
+   */
+  abort?(reason: unknown): Promise<void>;
 }

@@ -14,6 +14,10 @@ const DIST_ERROR_BRAND = Symbol.for('gorilla-ts.dist.error');
  * - `DIST_WORKER_FAILED`: a worker process threw, exited non-zero or was killed ({@link WorkerFailedError}).
  * - `DIST_INTERRUPTED`: the launcher received SIGINT or SIGTERM and stopped its workers.
  * - `DIST_GPU_UNAVAILABLE`: no NVIDIA GPU, or too few with enough free memory ({@link GpuUnavailableError}).
+ * - `DIST_BACKEND_UNAVAILABLE`: the requested process-group backend (e.g. `mpi`) is not installed,
+ *   not registered, or cannot run here (message says what to install or import).
+ * - `DIST_BACKEND_FAILED`: a backend's own transport reported an error (e.g. an MPI error code);
+ *   the original is `error.cause`.
  */
 export type DistErrorCode =
   | 'DIST_INVALID_ARGUMENT'
@@ -26,7 +30,9 @@ export type DistErrorCode =
   | 'DIST_GROUP_BROKEN'
   | 'DIST_WORKER_FAILED'
   | 'DIST_INTERRUPTED'
-  | 'DIST_GPU_UNAVAILABLE';
+  | 'DIST_GPU_UNAVAILABLE'
+  | 'DIST_BACKEND_UNAVAILABLE'
+  | 'DIST_BACKEND_FAILED';
 
 /** Options accepted by the {@link DistError} constructor. */
 export interface DistErrorOptions {

@@ -12,6 +12,17 @@ export type {
   ProcessGroupBackend,
   ReduceOp,
 } from './backend.js';
+export type {
+  BackendFactoryOptions,
+  MpiLauncherInfo,
+  ProcessGroupBackendFactory,
+  RegisterBackendOptions,
+} from './backend-registry.js';
+export {
+  detectMpiLauncher,
+  listProcessGroupBackends,
+  registerProcessGroupBackend,
+} from './backend-registry.js';
 export type { DistErrorCode, DistErrorOptions, GpuInfo, WorkerErrorInfo } from './errors.js';
 export {
   AddressInUseError,

@@ -1,9 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { selectBackendName } from './backend-registry.js';
 import { checkTimeoutMs, ENV, parseDistUrl, readDistEnv } from './env.js';
 import { DistError, type WorkerErrorInfo, WorkerFailedError } from './errors.js';
 import { listVisibleGpuIds } from './gpu.js';
 import { RendezvousServer } from './rendezvous.js';
-import { isWorkerErrorMessage, runWorker } from './worker.js';
+import { isWorkerErrorMessage, runInProcess, runWorker } from './worker.js';
 
 /** Options of {@link launch}. */
 export interface LaunchOptions<A> {
@@ -25,6 +26,15 @@ export interface LaunchOptions<A> {
   timeoutMs?: number;
   /** How long stopped workers get between SIGTERM and SIGKILL, in ms. Defaults to 5,000. */
   killGraceMs?: number;
+  /**
+   * The process-group backend: `tcp` (built in) or a registered name such as `mpi` (import
+   * `@gorilla-ts/dist-mpi`). With any backend other than `tcp`, the processes come from that
+   * backend's launcher (`mpirun -np 4 node train.js`): `launch()` runs `main` in this process and
+   * spawns nothing. Defaults to `GORILLA_DIST_BACKEND`, else `mpi` when an MPI launcher started
+   * this process (`OMPI_COMM_WORLD_SIZE`, `PMI_SIZE`, `PMIX_RANK`, or a Slurm step of several
+   * tasks once `mpi` is registered) and `RANK` is unset, else `tcp`.
+   */
+  backend?: string;
 }
 
 function checkInteger(
@@ -58,6 +68,10 @@ function checkInteger(
  * - A process started by an outside launcher that sets RANK, WORLD_SIZE, MASTER_ADDR and
  *   MASTER_PORT joins the same way; there `launch()` resolves after `main` (rank 0 hosts the
  *   rendezvous).
+ * - With another backend (`backend: 'mpi'`, `GORILLA_DIST_BACKEND=mpi`, or a process started by
+ *   `mpirun`/`srun`), the launcher of that backend started every process: `launch()` joins the
+ *   group in this process, runs `main`, destroys the group and resolves (when `main` throws, the
+ *   backend's `abort` ends the job and the error is rethrown). `numGpus` is not used then.
  *
  * When a worker throws, exits non-zero or is killed, the launcher stops the others (SIGTERM, then
  * SIGKILL after `killGraceMs`) and rejects with a {@link WorkerFailedError} naming the rank and its
@@ -86,6 +100,13 @@ export async function launch<A = undefined>(
   const url = distUrl === 'auto' ? { host: '127.0.0.1', port: 0 } : parseDistUrl(distUrl);
   const timeoutMs = options.timeoutMs === undefined ? undefined : checkTimeoutMs(options.timeoutMs);
   const killGraceMs = options.killGraceMs ?? 5000;
+  const backend = selectBackendName(options.backend);
+  if (backend !== 'tcp') {
+    return runInProcess(main, options.args as A, backend, {
+      timeoutMs,
+      requestedWorldSize: numMachines * numGpus,
+    });
+  }
   const env = readDistEnv();
   if (env) return runWorker(main, options.args as A, env, timeoutMs);
   const worldSize = numMachines * numGpus;

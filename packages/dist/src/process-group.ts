@@ -1,4 +1,5 @@
 import type { NumericArray, ProcessGroupBackend, ReduceOp } from './backend.js';
+import { createRegisteredBackend, selectBackendName } from './backend-registry.js';
 import { ENV, parseDistUrl, readDistEnv, readTimeoutMs } from './env.js';
 import { DistError } from './errors.js';
 import { TcpBackend } from './tcp-backend.js';
@@ -9,10 +10,13 @@ let initializing = false;
 /** Options of {@link initProcessGroup}. Unset fields come from the environment. */
 export interface InitProcessGroupOptions {
   /**
-   * The transport. Defaults to a {@link TcpBackend} built from the fields below. When given, the
-   * fields below are ignored: the backend carries its own settings.
+   * The transport: a backend object, or a name (`tcp`, or one registered with
+   * `registerProcessGroupBackend`, such as `mpi` once `@gorilla-ts/dist-mpi` is imported).
+   * Defaults to `GORILLA_DIST_BACKEND`, else `mpi` when an MPI launcher (`mpirun`, `srun`) started
+   * this process and `RANK` is unset, else `tcp`. A `tcp` backend is built from the fields below;
+   * a backend object carries its own settings, and a registered one receives `timeoutMs` only.
    */
-  backend?: ProcessGroupBackend;
+  backend?: ProcessGroupBackend | string;
   /** This process's rank. Defaults to `RANK`, else 0. */
   rank?: number;
   /** Number of processes. Defaults to `WORLD_SIZE`, else 1. */
@@ -50,12 +54,23 @@ export async function initProcessGroup(options: InitProcessGroupOptions = {}): P
   }
   initializing = true;
   try {
-    const backend = options.backend ?? tcpBackendFrom(options);
+    const backend =
+      typeof options.backend === 'object' ? options.backend : backendFrom(options.backend, options);
     await backend.init();
     group = backend;
   } finally {
     initializing = false;
   }
+}
+
+function backendFrom(
+  requested: string | undefined,
+  options: InitProcessGroupOptions,
+): ProcessGroupBackend {
+  const name = selectBackendName(requested);
+  if (name === 'tcp') return tcpBackendFrom(options);
+  const timeoutMs = options.timeoutMs ?? readTimeoutMs();
+  return createRegisteredBackend(name, timeoutMs === undefined ? {} : { timeoutMs });
 }
 
 function tcpBackendFrom(options: InitProcessGroupOptions): TcpBackend {
@@ -86,6 +101,17 @@ export async function destroyProcessGroup(): Promise<void> {
   const current = group;
   group = undefined;
   await current?.destroy();
+}
+
+/**
+ * Leaves the process group after `main` failed on this rank: the backend's `abort` when it has
+ * one (it ends the whole job), else `destroy`, whose errors are dropped. Used by `launch()`.
+ */
+export async function abortProcessGroup(reason: unknown): Promise<void> {
+  const current = group;
+  group = undefined;
+  if (current?.abort) await current.abort(reason);
+  else await current?.destroy().catch(() => {});
 }
 
 /** Whether a process group is initialised. */

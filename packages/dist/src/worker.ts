@@ -1,7 +1,15 @@
 /** The worker side of `launch()`: join the group, run `main`, report how it ended. */
 import type { DistEnv } from './env.js';
 import { describeError, type WorkerErrorInfo } from './errors.js';
-import { destroyProcessGroup, initProcessGroup } from './process-group.js';
+import { listVisibleGpuIds } from './gpu.js';
+import {
+  abortProcessGroup,
+  destroyProcessGroup,
+  getLocalRank,
+  getLocalSize,
+  getWorldSize,
+  initProcessGroup,
+} from './process-group.js';
 
 /** IPC message a worker sends its launcher before exiting on an error. */
 export interface WorkerErrorMessage {
@@ -109,4 +117,46 @@ export async function runWorker<A>(
     await flushStdio();
     process.exit(0);
   }
+}
+
+/**
+ * Runs `main(args)` in this process inside a group of the named backend (e.g. `mpi`), whose
+ * processes were started by an outside launcher (`mpirun`, `srun`): join, run `main`, destroy the
+ * group, resolve. When `main` fails, the group is aborted (the backend's `abort`, which for MPI
+ * ends the whole job) and the error is rethrown. Where several GPUs are visible, each rank keeps
+ * one in `CUDA_VISIBLE_DEVICES`, chosen by its local rank, as `launch()` does for its workers.
+ */
+export async function runInProcess<A>(
+  main: (args: A) => unknown,
+  args: A,
+  backend: string,
+  options: { timeoutMs: number | undefined; requestedWorldSize: number },
+): Promise<void> {
+  await initProcessGroup({
+    backend,
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+  });
+  const worldSize = getWorldSize();
+  if (options.requestedWorldSize > 1 && options.requestedWorldSize !== worldSize) {
+    process.stderr.write(
+      `[gorilla-dist] warning: launch() asked for ${options.requestedWorldSize} processes, but ` +
+        `the ${backend} backend runs one per process of its launcher: ${worldSize} here\n`,
+    );
+  }
+  const gpuIds = await listVisibleGpuIds();
+  if (gpuIds.length > 1) {
+    if (getLocalSize() > gpuIds.length && getLocalRank() === 0) {
+      process.stderr.write(
+        `[gorilla-dist] warning: ${getLocalSize()} processes share ${gpuIds.length} visible GPU(s)\n`,
+      );
+    }
+    process.env.CUDA_VISIBLE_DEVICES = gpuIds[getLocalRank() % gpuIds.length];
+  }
+  try {
+    await main(args);
+  } catch (error) {
+    await abortProcessGroup(error);
+    throw error;
+  }
+  await destroyProcessGroup();
 }
