@@ -64,7 +64,7 @@ export async function broadcastParameters(model: Module<never, unknown>, src = 0
     const buffer = (await variable.data()) as Float32Array | Int32Array;
     const copy = buffer.slice();
     await broadcast(copy, src);
-    variable.assign(tf.tensor(copy, variable.shape, variable.dtype));
+    assignFrom(variable, copy);
   }
 }
 
@@ -78,8 +78,15 @@ export async function syncBuffers(model: Module<never, unknown>): Promise<void> 
     if (variable.dtype !== 'float32') continue;
     const buffer = ((await variable.data()) as Float32Array).slice();
     await allReduce(buffer, 'mean');
-    variable.assign(tf.tensor(buffer, variable.shape, 'float32'));
+    assignFrom(variable, buffer);
   }
+}
+
+/** Assigns host data to a variable, freeing the temporary tensor (assign copies it). */
+function assignFrom(variable: tf.Variable, data: Float32Array | Int32Array): void {
+  const value = tf.tensor(data, variable.shape, variable.dtype);
+  variable.assign(value);
+  value.dispose();
 }
 
 function bucketize(
