@@ -1,0 +1,141 @@
+/**
+ * The `test` command (run through `pnpm --filter modelnet-demo eval`): evaluates a checkpoint on
+ * the test split and reports the overall accuracy, the mean class accuracy, a per-class table
+ * and the confusion matrix, written as a PNG heatmap and a CSV file beside the checkpoint (or in
+ * `--out`).
+ *
+ * The model and data come from the config saved in the checkpoint, or from `--config` when
+ * given; `key=value` overrides apply on top (e.g. `dataset.dataRoot=/data/modelnet40`).
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import {
+  Config,
+  type DefaultArgs,
+  defaultArgumentParser,
+  mergeCfgAndArgs,
+  type ParsedArgs,
+  parseArgs,
+  validateConfig,
+} from '@gorilla-ts/config';
+import { getWorldSize, isMainProcess, launch } from '@gorilla-ts/dist';
+import type { PointNetCls } from '@gorilla-ts/models-pointnet';
+import { buildModel } from '@gorilla-ts/registry';
+import { initBackend, loadCheckpoint, readCheckpoint, setRandomSeed } from '@gorilla-ts/train';
+import type { Command } from 'commander';
+import { appConfigSchema } from './config-schema.js';
+import { confusionPng } from './confusion-image.js';
+import { buildPointCloudDataset, buildTestLoader, checkModelFitsData } from './data.js';
+import { AppError, reportUserErrors } from './errors.js';
+import { confusionCsv, confusionMetrics, evaluate, perClassTable, percent } from './evaluate.js';
+import { CHECKPOINT_EXTENSION, DEFAULT_CONFIG, LATEST_CHECKPOINT } from './paths.js';
+import { configName, readCheckpointMetadata } from './run-files.js';
+import './datasets/index.js';
+
+/** The options of `test` beside the standard ones. */
+export interface TestOptions extends DefaultArgs {
+  /** The checkpoint to evaluate. Defaults to `<logRoot>/<config name>/epoch_latest.safetensors`. */
+  checkpoint?: string;
+  /** Where the confusion matrix files go. Defaults to the checkpoint's folder. */
+  out?: string;
+}
+
+/** The command line: the standard options plus `--checkpoint` and `--out`. */
+export function getParser(): Command {
+  return defaultArgumentParser({
+    name: 'test',
+    description: 'Evaluate a checkpoint on the test split: accuracies and the confusion matrix',
+  })
+    .option(
+      '--checkpoint <path>',
+      `checkpoint to evaluate (default: log/<config name>/${LATEST_CHECKPOINT})`,
+    )
+    .option(
+      '--out <dir>',
+      'folder for the confusion matrix PNG and CSV (default: beside the checkpoint)',
+    );
+}
+
+/**
+ * Which checkpoint and which config: `--checkpoint`, else the latest checkpoint of the config's
+ * run (`log/<config name>/epoch_latest.safetensors`); `--config`, else the config saved in the
+ * checkpoint (what it was trained with).
+ */
+async function resolveInputs(
+  args: ParsedArgs<TestOptions>,
+): Promise<{ checkpoint: string; cfg: Config }> {
+  const { config: configPath, checkpoint: given } = args.options;
+  const fileCfg = configPath === undefined ? undefined : await Config.fromFile(configPath);
+  const logRoot = typeof fileCfg?.logRoot === 'string' ? fileCfg.logRoot : 'log';
+  const checkpoint =
+    given ?? join(logRoot, configName(configPath ?? DEFAULT_CONFIG), LATEST_CHECKPOINT);
+  if (given === undefined && !existsSync(checkpoint)) {
+    throw new AppError(
+      'APP_NO_CHECKPOINT',
+      `No checkpoint at ${resolve(checkpoint)}: train first (pnpm --filter modelnet-demo train` +
+        `${configPath === undefined ? '' : ` --config ${configPath}`}) or pass --checkpoint <file>.`,
+    );
+  }
+  if (fileCfg !== undefined) return { checkpoint, cfg: fileCfg };
+  const metadata = readCheckpointMetadata(checkpoint);
+  // Not a readable checkpoint: let the reader say what is wrong with it.
+  if (metadata === undefined) await readCheckpoint(checkpoint);
+  if (metadata?.config === undefined) {
+    throw new AppError(
+      'APP_NO_CHECKPOINT',
+      `${checkpoint} holds no config (it was not saved by the train command): pass --config to say how to build the model and data.`,
+    );
+  }
+  return { checkpoint, cfg: new Config(JSON.parse(metadata.config) as Record<string, unknown>) };
+}
+
+/** Evaluates the checkpoint; rank 0 prints the report and writes the files. */
+export async function main(args: ParsedArgs<TestOptions>): Promise<void> {
+  const { checkpoint, cfg } = await resolveInputs(args);
+  const merged = mergeCfgAndArgs(cfg, args, { keys: { checkpoint: false, out: false } });
+  const config = validateConfig(merged, appConfigSchema);
+  setRandomSeed(config.seed);
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  await initBackend({
+    ...(config.backend === undefined ? {} : { backend: config.backend }),
+    logger: log,
+  });
+
+  const model = buildModel<PointNetCls>(config.model);
+  await loadCheckpoint(model, checkpoint);
+  const testSet = await buildPointCloudDataset(config.dataset, 'test');
+  checkModelFitsData(model, testSet);
+  const loader = buildTestLoader(testSet, config.dataloader);
+  const matrix = await evaluate(model, loader, testSet.numClasses);
+  await loader.close();
+  if (!isMainProcess()) return;
+
+  const metrics = confusionMetrics(matrix);
+  const outDir = resolve(args.options.out ?? dirname(checkpoint));
+  const stem = `${basename(checkpoint, CHECKPOINT_EXTENSION)}_confusion`;
+  mkdirSync(outDir, { recursive: true });
+  const png = join(outDir, `${stem}.png`);
+  const csv = join(outDir, `${stem}.csv`);
+  writeFileSync(png, confusionPng(matrix));
+  writeFileSync(csv, confusionCsv(matrix, testSet.classNames));
+
+  const lines = [
+    `checkpoint: ${resolve(checkpoint)}`,
+    `test samples: ${metrics.total}${getWorldSize() > 1 ? ` (on ${getWorldSize()} processes)` : ''}`,
+    `overall accuracy: ${percent(metrics.overallAccuracy)}`,
+    `mean class accuracy: ${percent(metrics.meanClassAccuracy)}`,
+    '',
+    perClassTable(metrics, testSet.classNames),
+    '',
+    `confusion matrix: ${png}`,
+    `confusion matrix: ${csv}`,
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** The `test` command: parse, then evaluate on `--num-gpus` processes (1 by default). */
+export async function testCommand(argv: readonly string[]): Promise<void> {
+  const args = parseArgs<TestOptions>(getParser(), argv);
+  const { numGpus, numMachines, machineRank, distUrl } = args.options;
+  await launch(reportUserErrors(main), numGpus, { numMachines, machineRank, distUrl, args });
+}
