@@ -45,6 +45,8 @@ export const appConfigSchema = z.strictObject({
   numMachines: z.number().int().positive().default(1),
   machineRank: z.number().int().nonnegative().default(0),
   distUrl: z.string().default('auto'),
+  /** The process-group backend: `tcp` (built in) or `mpi` (under `mpirun`/`srun`). */
+  distBackend: z.enum(['tcp', 'mpi']).optional(),
   /** `tensorflow-gpu`, `tensorflow`, `wasm`, `cpu` or `auto` (checked by `initBackend`). */
   backend: z.string().optional(),
 });

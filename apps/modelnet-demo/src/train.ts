@@ -26,6 +26,7 @@ import {
   allReduce,
   broadcastObject,
   DistributedSampler,
+  detectMpiLauncher,
   getRank,
   getWorldSize,
   isMainProcess,
@@ -57,7 +58,7 @@ import {
   Timer,
 } from '@gorilla-ts/train';
 import * as tf from '@tensorflow/tfjs-core';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { type AppConfig, appConfigSchema } from './config-schema.js';
 import {
   buildPointCloudDataset,
@@ -75,7 +76,7 @@ import { backupRun, configName, latestCheckpoint } from './run-files.js';
 import './datasets/index.js';
 
 /** What `main` receives: the parsed command line. */
-export type TrainArgs = ParsedArgs<DefaultArgs>;
+export type TrainArgs = ParsedArgs<DefaultArgs & { distBackend?: 'tcp' | 'mpi' }>;
 
 /** The run's log folder and logger, handed from `main` to `doTrain`. */
 export interface RunContext {
@@ -98,7 +99,12 @@ export function getParser(): Command {
     name: 'train',
     description: 'Train PointNet on ModelNet (or the synthetic default), like plain_train.py',
     defaultConfig: DEFAULT_CONFIG,
-  });
+  }).addOption(
+    new Option(
+      '--dist-backend <name>',
+      'process-group backend: tcp (built in) or mpi (run under mpirun/srun; needs OpenMPI). Defaults to mpi under an MPI launcher, else tcp',
+    ).choices(['tcp', 'mpi']),
+  );
 }
 
 /** One process's work: config, logger, backup, seed, backend, model, then {@link doTrain}. */
@@ -418,14 +424,29 @@ function checkpointPosition(
  * each worker, and the same call then runs `main` in the worker.
  */
 export async function trainCommand(argv: readonly string[]): Promise<void> {
-  const args = parseArgs(getParser(), argv);
+  const args = parseArgs<TrainArgs['options']>(getParser(), argv);
   const { numGpus, numMachines, machineRank, distUrl } = args.options;
+  // Under mpirun/srun the MPI launcher started every process: join its world through the MPI
+  // backend (an optional package, loaded only then).
+  const backend = args.options.distBackend ?? (detectMpiLauncher() ? 'mpi' : 'tcp');
+  if (backend === 'mpi') await import('@gorilla-ts/dist-mpi');
   // Optional: pick GPUs with free memory. Only where GPUs exist and none were chosen: on a CPU
   // machine this never waits (the seed's version blocked until enough GPUs were free).
-  if (detectGpu() && process.env.CUDA_VISIBLE_DEVICES === undefined && !process.env.RANK) {
+  if (
+    backend === 'tcp' &&
+    detectGpu() &&
+    process.env.CUDA_VISIBLE_DEVICES === undefined &&
+    !process.env.RANK
+  ) {
     await setCudaVisibleDevices({ numGpu: numGpus, memoryNeedMB: 2000 });
   }
   // The launcher: with one process it calls main here; otherwise it starts one worker per
   // process, which run main in a process group (gradients are averaged over it).
-  await launch(reportUserErrors(main), numGpus, { numMachines, machineRank, distUrl, args });
+  await launch(reportUserErrors(main), numGpus, {
+    numMachines,
+    machineRank,
+    distUrl,
+    args,
+    backend,
+  });
 }

@@ -15,6 +15,7 @@ import {
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { isMpiAvailable, mpiUnavailableReason } from '@gorilla-ts/dist-mpi';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APP_DIR } from '../src/paths.js';
@@ -206,6 +207,53 @@ describe('train', () => {
       expect(run.code, run.stderr).toBe(0);
       expect(run.stderr).toContain('process 0 of 2');
       // Each process takes half of the 32 samples: 2 batches of 8.
+      expect(run.stderr).toContain('2 iterations per epoch on each of 2 processes');
+      expect(run.stderr).toMatch(/epoch: 2, validation accuracy: .* \(32 samples\)/);
+      expect(meta(join(dir, 'log/tiny/epoch_latest.safetensors'))).toMatchObject({
+        epoch: 2,
+        iter: 4,
+      });
+    },
+    TIMEOUT,
+  );
+});
+
+/** Why the MPI run cannot happen here, or undefined when it can. */
+function mpiUnavailable(): string | undefined {
+  try {
+    execFileSync('mpirun', ['--version'], { stdio: 'ignore' });
+  } catch {
+    return 'mpirun is not on PATH (install OpenMPI: libopenmpi-dev openmpi-bin)';
+  }
+  return isMpiAvailable() ? undefined : mpiUnavailableReason();
+}
+
+describe('train under mpirun', () => {
+  const reason = mpiUnavailable();
+  it.skipIf(reason !== undefined)(
+    `--dist-backend mpi trains on 2 MPI ranks${reason ? ` (skipped: ${reason})` : ''}`,
+    async () => {
+      const dir = workdir();
+      const run = await finish(
+        spawn(
+          'mpirun',
+          [
+            '--allow-run-as-root',
+            '--oversubscribe',
+            '-np',
+            '2',
+            process.execPath,
+            CLI,
+            'train',
+            '--config',
+            'tiny.yaml',
+            '--dist-backend',
+            'mpi',
+          ],
+          { cwd: dir, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
+        ),
+      );
+      expect(run.code, run.stderr).toBe(0);
       expect(run.stderr).toContain('2 iterations per epoch on each of 2 processes');
       expect(run.stderr).toMatch(/epoch: 2, validation accuracy: .* \(32 samples\)/);
       expect(meta(join(dir, 'log/tiny/epoch_latest.safetensors'))).toMatchObject({
