@@ -1,3 +1,5 @@
+import { createRng as createUniform } from '@gorilla-ts/train';
+
 /**
  * A tiny seeded PRNG (mulberry32) and seed mixing, so that every random draw of the data sets is
  * reproducible from `(seed, epoch, index)` alone.
@@ -38,22 +40,17 @@ function fmix32(value: number): number {
   return h >>> 0;
 }
 
-/** mulberry32: 32 bits of state, fast, and good enough for data augmentation. */
+/**
+ * mulberry32 (train's `createRng`: 32 bits of state, fast, and good enough for data
+ * augmentation), with the uniform, integer and normal draws the augmentations need.
+ */
 export class Mulberry32 implements Rng {
-  #state: number;
+  readonly next: () => number;
   #spare = 0;
   #hasSpare = false;
 
   constructor(seed: number) {
-    this.#state = seed >>> 0;
-  }
-
-  next(): number {
-    this.#state = (this.#state + 0x6d2b79f5) >>> 0;
-    let t = this.#state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    this.next = createUniform(seed);
   }
 
   uniform(low: number, high: number): number {
