@@ -37,5 +37,5 @@ if (command !== undefined) {
   process.stdout.write(`${USAGE}\n`);
 } else {
   process.stderr.write(`error: unknown command '${name}'\n${USAGE}\n`);
-  process.exitCode = 1;
+  process.exitCode = 2; // a user error, like every other bad argument
 }

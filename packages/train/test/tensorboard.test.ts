@@ -243,14 +243,6 @@ describe('TensorBoardWriter', () => {
   );
 });
 
-test.skipIf(PYTHON_TENSORBOARD)(
-  'Python tensorboard is not importable: the EventAccumulator test is skipped',
-  () => {
-    // Recorded so the skip is visible in the report: `pip install tensorboard` enables it.
-    expect(PYTHON_TENSORBOARD).toBe(false);
-  },
-);
-
 // Keep the reader fixture honest: it must exist even when Python is absent.
 test('the Python reader fixture is present', () => {
   expect(readFileSync(READER, 'utf8')).toContain('EventAccumulator');

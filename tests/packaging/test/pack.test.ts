@@ -154,6 +154,11 @@ console.log(JSON.stringify({ backend: info.name, world: getWorldSize(), moved: J
     });
   }, 180_000);
 
+  test('every pending changeset parses (pnpm changeset status)', () => {
+    const output = run('pnpm', ['changeset', 'status'], root);
+    for (const name of packed) expect(output).toContain(`@gorilla-ts/${name}`);
+  }, 60_000);
+
   test('pnpm publish -r --dry-run passes', () => {
     const output = run('pnpm', ['publish', '-r', '--dry-run', '--no-git-checks'], root);
     for (const name of packed) expect(output).toContain(`@gorilla-ts/${name}`);
