@@ -99,6 +99,38 @@ function hasStack(text: string): boolean {
   return /^\s+at .+[:(]/m.test(text);
 }
 
+/**
+ * Trains with `args` until the second epoch's checkpoint appears, kills the process (SIGKILL),
+ * resumes to one epoch past the last saved one, then evaluates the final checkpoint with the
+ * `test` command. Returns the resumed epoch and the `test` output.
+ */
+async function trainKillResumeTest(
+  dir: string,
+  logName: string,
+  args: readonly string[],
+): Promise<{ saved: number; next: number; test: Result }> {
+  const logDir = join(dir, 'log', logName);
+  const child = start(dir, ['train', ...args, 'epochs=1000']);
+  const ended = finish(child);
+  while (!existsSync(join(logDir, 'epoch_00002.safetensors'))) {
+    await new Promise((wait) => setTimeout(wait, 20));
+  }
+  child.kill('SIGKILL');
+  expect((await ended).code).toBeNull();
+  const saved = meta(join(logDir, 'epoch_latest.safetensors')).epoch!;
+  // epoch_latest is written after epoch_0000k: a kill in between leaves it one epoch behind.
+  expect(saved).toBeGreaterThanOrEqual(1);
+  const next = saved + 1;
+  const run = await cli(dir, 'train', ...args, '--resume', `epochs=${next}`);
+  expect(run.code, run.stderr).toBe(0);
+  expect(run.stderr).toContain(`resumed after epoch ${saved}`);
+  expect(run.stderr).toContain(`epoch: ${next}/${next}, train loss`);
+  const test = await cli(dir, 'test', '--checkpoint', `log/${logName}/epoch_latest.safetensors`);
+  expect(test.code, test.stderr).toBe(0);
+  expect(test.stdout).toMatch(/^overall accuracy: \d+\.\d+%$/m);
+  return { saved, next, test };
+}
+
 const dirs: string[] = [];
 let trained: string; // a working directory after `train --config tiny.yaml` (2 epochs)
 let trainedRun: Result;
@@ -172,26 +204,11 @@ describe('train', () => {
   );
 
   it(
-    '--resume after a kill continues from the last saved epoch',
+    'train -> kill -> --resume continues from the last saved epoch -> test evaluates it',
     async () => {
       const dir = workdir();
-      const logDir = join(dir, 'log', 'tiny');
-      const child = start(dir, ['train', '--config', 'tiny.yaml', 'epochs=1000']);
-      const ended = finish(child);
-      while (!existsSync(join(logDir, 'epoch_00002.safetensors'))) {
-        await new Promise((wait) => setTimeout(wait, 20));
-      }
-      child.kill('SIGKILL');
-      expect((await ended).code).toBeNull();
-      const saved = meta(join(logDir, 'epoch_latest.safetensors')).epoch!;
-      // epoch_latest is written after epoch_0000k: a kill in between leaves it one epoch behind.
-      expect(saved).toBeGreaterThanOrEqual(1);
-      const next = saved + 1;
-      const run = await cli(dir, 'train', '--config', 'tiny.yaml', '--resume', `epochs=${next}`);
-      expect(run.code, run.stderr).toBe(0);
-      expect(run.stderr).toContain(`resumed after epoch ${saved}`);
-      expect(run.stderr).toContain(`epoch: ${next}/${next}, train loss`);
-      expect(meta(join(logDir, 'epoch_latest.safetensors'))).toMatchObject({
+      const { next } = await trainKillResumeTest(dir, 'tiny', ['--config', 'tiny.yaml']);
+      expect(meta(join(dir, 'log/tiny/epoch_latest.safetensors'))).toMatchObject({
         epoch: next,
         iter: next * 4,
       });
@@ -359,32 +376,19 @@ describe.skipIf(!existsSync(MODELNET10))(
   `ModelNet10 slice (skipped without ${MODELNET10}; set MODELNET10_ROOT to point elsewhere)`,
   () => {
     it(
-      'trains on a slice and evaluates it',
+      'train -> kill -> --resume -> test on a 64-shape slice',
       async () => {
         const dir = workdir();
-        const run = await cli(
-          dir,
-          'train',
+        const args = [
           '--config',
           join(APP_DIR, 'configs/modelnet10.yaml'),
           `dataset.dataRoot=${MODELNET10}`,
           'dataset.limit=64',
           'dataloader.batch_size=16',
-          'epochs=1',
           'model.feat_size=64',
           'model.classifier_layer_dims=[32]',
-        );
-        expect(run.code, run.stderr).toBe(0);
-        expect(run.stderr).toContain(
-          'data: 64 training samples, 64 test samples, 10 classes, 1024 points × 3',
-        );
-        const test = await cli(
-          dir,
-          'test',
-          '--checkpoint',
-          'log/modelnet10/epoch_latest.safetensors',
-        );
-        expect(test.code, test.stderr).toBe(0);
+        ];
+        const { test } = await trainKillResumeTest(dir, 'modelnet10', args);
         expect(test.stdout).toContain('test samples: 64');
         expect(test.stdout).toMatch(/^bathtub +\d+/m);
       },
