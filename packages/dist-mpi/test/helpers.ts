@@ -37,6 +37,12 @@ export const mpiSkipReason: string | undefined = !mpirun
       ? `the mpi backend is unavailable: ${mpiUnavailableReason()}`
       : undefined;
 
+// CI sets GORILLA_REQUIRE_MPI=1 once it has installed OpenMPI: there a skip would hide a broken
+// build, so it fails instead.
+if (mpiSkipReason !== undefined && process.env.GORILLA_REQUIRE_MPI === '1') {
+  throw new Error(`GORILLA_REQUIRE_MPI=1 but the MPI tests cannot run: ${mpiSkipReason}`);
+}
+
 /** A describe title that carries the reason when skipped. */
 export const titled = (title: string, reason: string | undefined = mpiSkipReason): string =>
   reason ? `${title} (skipped: ${reason})` : title;
