@@ -58,15 +58,16 @@ export class Adam extends Optimizer<AdamHyperparameters> {
   ): void {
     const { lr, betas, eps, weightDecay, amsgrad } = group;
     const [beta1, beta2] = betas;
+    const c = (value: number) => this.scalar(value);
     let g = grad;
     if (weightDecay !== 0) {
-      if (this.decoupledWeightDecay) param.assign(tf.mul(param, 1 - lr * weightDecay));
-      else g = tf.add(g, tf.mul(param, weightDecay));
+      if (this.decoupledWeightDecay) param.assign(tf.mul(param, c(1 - lr * weightDecay)));
+      else g = tf.add(g, tf.mul(param, c(weightDecay)));
     }
     const expAvg = this.zerosSlot(name, 'exp_avg', param);
     const expAvgSq = this.zerosSlot(name, 'exp_avg_sq', param);
-    expAvg.assign(tf.add(expAvg, tf.mul(tf.sub(g, expAvg), 1 - beta1)));
-    expAvgSq.assign(tf.add(tf.mul(expAvgSq, beta2), tf.mul(tf.mul(g, g), 1 - beta2)));
+    expAvg.assign(tf.add(expAvg, tf.mul(tf.sub(g, expAvg), c(1 - beta1))));
+    expAvgSq.assign(tf.add(tf.mul(expAvgSq, c(beta2)), tf.mul(tf.mul(g, g), c(1 - beta2))));
     const biasCorrection1 = 1 - beta1 ** step;
     const biasCorrection2Sqrt = Math.sqrt(1 - beta2 ** step);
     const stepSize = lr / biasCorrection1;
@@ -76,8 +77,8 @@ export class Adam extends Optimizer<AdamHyperparameters> {
       maxExpAvgSq.assign(tf.maximum(maxExpAvgSq, expAvgSq));
       second = maxExpAvgSq;
     }
-    const denom = tf.add(tf.div(tf.sqrt(second), biasCorrection2Sqrt), eps);
-    param.assign(tf.sub(param, tf.mul(tf.div(expAvg, denom), stepSize)));
+    const denom = tf.add(tf.div(tf.sqrt(second), c(biasCorrection2Sqrt)), c(eps));
+    param.assign(tf.sub(param, tf.mul(tf.div(expAvg, denom), c(stepSize))));
   }
 }
 

@@ -58,24 +58,25 @@ export class RMSprop extends Optimizer<RmspropHyperparameters> {
     group: ParamGroup<RmspropHyperparameters>,
   ): void {
     const { lr, alpha, eps, weightDecay, momentum, centered } = group;
-    const g = weightDecay !== 0 ? tf.add(grad, tf.mul(param, weightDecay)) : grad;
+    const c = (value: number) => this.scalar(value);
+    const g = weightDecay !== 0 ? tf.add(grad, tf.mul(param, c(weightDecay))) : grad;
     const squareAvg = this.zerosSlot(name, 'square_avg', param);
-    squareAvg.assign(tf.add(tf.mul(squareAvg, alpha), tf.mul(tf.mul(g, g), 1 - alpha)));
+    squareAvg.assign(tf.add(tf.mul(squareAvg, c(alpha)), tf.mul(tf.mul(g, g), c(1 - alpha))));
     let avg: tf.Tensor;
     if (centered) {
       const gradAvg = this.zerosSlot(name, 'grad_avg', param);
-      gradAvg.assign(tf.add(gradAvg, tf.mul(tf.sub(g, gradAvg), 1 - alpha)));
+      gradAvg.assign(tf.add(gradAvg, tf.mul(tf.sub(g, gradAvg), c(1 - alpha))));
       avg = tf.sqrt(tf.sub(squareAvg, tf.mul(gradAvg, gradAvg)));
     } else {
       avg = tf.sqrt(squareAvg);
     }
-    avg = tf.add(avg, eps);
+    avg = tf.add(avg, c(eps));
     if (momentum > 0) {
       const buffer = this.zerosSlot(name, 'momentum_buffer', param);
-      buffer.assign(tf.add(tf.mul(buffer, momentum), tf.div(g, avg)));
-      param.assign(tf.sub(param, tf.mul(buffer, lr)));
+      buffer.assign(tf.add(tf.mul(buffer, c(momentum)), tf.div(g, avg)));
+      param.assign(tf.sub(param, tf.mul(buffer, c(lr))));
     } else {
-      param.assign(tf.sub(param, tf.mul(tf.div(g, avg), lr)));
+      param.assign(tf.sub(param, tf.mul(tf.div(g, avg), c(lr))));
     }
   }
 }

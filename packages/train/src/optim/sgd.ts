@@ -61,19 +61,20 @@ export class SGD extends Optimizer<SgdHyperparameters> {
     group: ParamGroup<SgdHyperparameters>,
   ): void {
     const { lr, momentum, dampening, weightDecay, nesterov } = group;
-    let g = weightDecay !== 0 ? tf.add(grad, tf.mul(param, weightDecay)) : grad;
+    const c = (value: number) => this.scalar(value);
+    let g = weightDecay !== 0 ? tf.add(grad, tf.mul(param, c(weightDecay))) : grad;
     if (momentum !== 0) {
       const existing = this.getSlot(name, 'momentum_buffer');
       let buffer: tf.Tensor;
       if (existing === undefined) {
         buffer = this.setSlot(name, 'momentum_buffer', g);
       } else {
-        existing.assign(tf.add(tf.mul(existing, momentum), tf.mul(g, 1 - dampening)));
+        existing.assign(tf.add(tf.mul(existing, c(momentum)), tf.mul(g, c(1 - dampening))));
         buffer = existing;
       }
-      g = nesterov ? tf.add(g, tf.mul(buffer, momentum)) : buffer;
+      g = nesterov ? tf.add(g, tf.mul(buffer, c(momentum))) : buffer;
     }
-    param.assign(tf.sub(param, tf.mul(g, lr)));
+    param.assign(tf.sub(param, tf.mul(g, c(lr))));
   }
 }
 
