@@ -1,6 +1,17 @@
 import { execFileSync } from 'node:child_process';
-import { describe, expect, it } from 'vitest';
-import { GpuUnavailableError, parseGpuQuery, setCudaVisibleDevices } from '../src/index.js';
+import { readFileSync } from 'node:fs';
+import { delimiter } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  GpuUnavailableError,
+  parseGpuQuery,
+  queryGpuMemory,
+  setCudaVisibleDevices,
+} from '../src/index.js';
+
+/** Output recorded on a real H200 machine, and a stand-in nvidia-smi that prints it. */
+const recorded = fileURLToPath(new URL('./fixtures/nvidia-smi/', import.meta.url));
 
 const answers = (...outputs: string[]) => {
   let calls = 0;
@@ -21,6 +32,35 @@ describe('parseGpuQuery', () => {
     expect(() => parseGpuQuery('No devices were found')).toThrow(
       'cannot read nvidia-smi output line "No devices were found"',
     );
+  });
+});
+
+describe('output recorded on a real NVIDIA H200 (driver 580.159.04)', () => {
+  const savedPath = process.env.PATH;
+  beforeEach(() => {
+    process.env.PATH = `${recorded}${delimiter}${savedPath ?? ''}`;
+  });
+  afterEach(() => {
+    process.env.PATH = savedPath;
+  });
+
+  it('parses the recorded query: GPU 0 with 143,156 MB free', () => {
+    const output = readFileSync(`${recorded}h200-query-gpu.txt`, 'utf8');
+    expect(parseGpuQuery(output)).toEqual([{ index: 0, memoryFreeMB: 143156 }]);
+  });
+
+  it('runs nvidia-smi through PATH and selects the GPU', async () => {
+    expect(parseGpuQuery(await queryGpuMemory())).toEqual([{ index: 0, memoryFreeMB: 143156 }]);
+    const env: Record<string, string | undefined> = {};
+    expect(await setCudaVisibleDevices({ numGpu: 1, memoryNeedMB: 80_000, env })).toEqual(['0']);
+    expect(env).toEqual({ CUDA_DEVICE_ORDER: 'PCI_BUS_ID', CUDA_VISIBLE_DEVICES: '0' });
+    // Two GPUs asked of a one-GPU machine: a bounded wait, then every GPU's state.
+    await expect(
+      setCudaVisibleDevices({ numGpu: 2, memoryNeedMB: 1, env: {}, timeoutMs: 0 }),
+    ).rejects.toMatchObject({
+      code: 'DIST_GPU_UNAVAILABLE',
+      message: expect.stringContaining('gpu 0: 143156 MB free'),
+    });
   });
 });
 
