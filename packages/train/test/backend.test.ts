@@ -6,6 +6,7 @@ import {
   describeLoadFailure,
   initBackend,
   selectBackend,
+  shareCpuThreads,
 } from '../src/backend/init-backend.js';
 import { BackendError, TrainError } from '../src/errors.js';
 import { installed, TEST_BACKEND } from './train1-helpers.js';
@@ -184,4 +185,40 @@ describe('backend selection', () => {
       expect(lines.at(-1)).toMatch(/^backend: tensorflow(-gpu)? \(@tensorflow\/tfjs-node(-gpu)? /);
     },
   );
+});
+
+describe('TensorFlow threads with several processes on one machine', () => {
+  it('gives each process an equal share of the cores when the launcher says how many run', () => {
+    const env: Record<string, string | undefined> = { LOCAL_WORLD_SIZE: '2' };
+    expect(shareCpuThreads(env, 2)).toBe(
+      'backend: 2 processes on this machine (LOCAL_WORLD_SIZE) share its 2 cores: ' +
+        'TF_NUM_INTRAOP_THREADS and TF_NUM_INTEROP_THREADS set to 1 (set them to override)',
+    );
+    expect(env).toMatchObject({ TF_NUM_INTRAOP_THREADS: '1', TF_NUM_INTEROP_THREADS: '1' });
+    const mpi: Record<string, string | undefined> = { OMPI_COMM_WORLD_LOCAL_SIZE: '3' };
+    shareCpuThreads(mpi, 16);
+    expect(mpi).toMatchObject({ TF_NUM_INTRAOP_THREADS: '5', TF_NUM_INTEROP_THREADS: '5' });
+    const crowded: Record<string, string | undefined> = { MPI_LOCALNRANKS: '4' };
+    shareCpuThreads(crowded, 2);
+    expect(crowded.TF_NUM_INTRAOP_THREADS).toBe('1'); // never 0
+  });
+
+  it('keeps what the user set, and changes nothing for a single process', () => {
+    const env: Record<string, string | undefined> = {
+      LOCAL_WORLD_SIZE: '2',
+      TF_NUM_INTRAOP_THREADS: '4',
+    };
+    expect(shareCpuThreads(env, 8)).toContain('TF_NUM_INTEROP_THREADS set to 4');
+    expect(env).toMatchObject({ TF_NUM_INTRAOP_THREADS: '4', TF_NUM_INTEROP_THREADS: '4' });
+    const both = {
+      LOCAL_WORLD_SIZE: '2',
+      TF_NUM_INTRAOP_THREADS: '2',
+      TF_NUM_INTEROP_THREADS: '1',
+    };
+    expect(shareCpuThreads(both, 8)).toBeUndefined();
+    const single: Record<string, string | undefined> = { LOCAL_WORLD_SIZE: '1' };
+    expect(shareCpuThreads(single, 8)).toBeUndefined();
+    expect(shareCpuThreads({}, 8)).toBeUndefined();
+    expect(single).toEqual({ LOCAL_WORLD_SIZE: '1' });
+  });
 });

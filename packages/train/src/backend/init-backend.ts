@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { BackendError } from '../errors.js';
 import { ensureGradients } from './gradients.js';
@@ -148,7 +149,7 @@ export async function selectBackend(
   const candidates = request === 'auto' ? ORDER : [request];
   const skipped: SkippedBackend[] = [];
   for (const name of candidates) {
-    const reason = await tryBackend(name, environment, request === 'auto');
+    const reason = await tryBackend(name, environment, request === 'auto', logger);
     if (reason === undefined) {
       await ensureGradients();
       const { packageName, tfName } = BACKENDS[name];
@@ -192,6 +193,7 @@ async function tryBackend(
   name: BackendName,
   environment: BackendEnvironment,
   auto: boolean,
+  logger: (line: string) => void,
 ): Promise<string | undefined> {
   const { packageName, tfName } = BACKENDS[name];
   const state = backendState();
@@ -200,12 +202,15 @@ async function tryBackend(
   if (native && state.nativePackage !== undefined && state.nativePackage !== packageName) {
     return `failed to load: ${state.nativePackage} is already loaded in this process`;
   }
+  // TensorFlow reads its thread counts once, when the native library loads.
+  const threads = native && state.nativePackage === undefined ? shareCpuThreads() : undefined;
   try {
     await environment.importPackage(packageName);
   } catch (error) {
     return describeLoadFailure(error, packageName);
   }
   if (native) state.nativePackage = packageName;
+  if (threads !== undefined) logger(threads);
   if (tf.findBackendFactory(tfName) == null) {
     return `failed to load: ${packageName} registered no '${tfName}' backend with this copy of @tensorflow/tfjs-core`;
   }
@@ -219,6 +224,42 @@ async function tryBackend(
   await tf.ready();
   if (tfName === 'cpu') quietCpuBackend();
   return undefined;
+}
+
+/** Environment variables that say how many processes of this job run on this machine. */
+const LOCAL_SIZE_VARIABLES = [
+  'LOCAL_WORLD_SIZE', // @gorilla-ts/dist's launcher, torchrun
+  'OMPI_COMM_WORLD_LOCAL_SIZE', // Open MPI's mpirun
+  'MPI_LOCALNRANKS', // MPICH's mpiexec
+] as const;
+
+/**
+ * With several processes of one job on this machine, gives each TensorFlow an equal share of
+ * the CPU threads (as torchrun does with OMP_NUM_THREADS): by default every process would start
+ * one thread per core, and N processes would then fight over N times as many threads as cores.
+ * Only fills in `TF_NUM_INTRAOP_THREADS` and `TF_NUM_INTEROP_THREADS` where they are unset.
+ * Returns the line to log, or undefined when nothing was changed. @internal
+ */
+export function shareCpuThreads(
+  env: Record<string, string | undefined> = process.env,
+  cores: number = availableParallelism(),
+): string | undefined {
+  const source = LOCAL_SIZE_VARIABLES.find((name) => Number(env[name]) > 1);
+  if (source === undefined) return undefined;
+  const localSize = Number(env[source]);
+  const threads = Math.max(1, Math.floor(cores / localSize));
+  const set: string[] = [];
+  for (const name of ['TF_NUM_INTRAOP_THREADS', 'TF_NUM_INTEROP_THREADS']) {
+    if (env[name] === undefined || env[name] === '') {
+      env[name] = String(threads);
+      set.push(name);
+    }
+  }
+  if (set.length === 0) return undefined;
+  return (
+    `backend: ${localSize} processes on this machine (${source}) share its ${cores} cores: ` +
+    `${set.join(' and ')} set to ${threads} (set them to override)`
+  );
 }
 
 /**
