@@ -20,3 +20,10 @@ export function epochCheckpointName(epoch: number): string {
 
 /** `epoch_latest.safetensors`: always the last epoch saved, what `--resume` continues from. */
 export const LATEST_CHECKPOINT = `epoch_latest${CHECKPOINT_EXTENSION}`;
+
+/**
+ * `epoch_best.safetensors`: the epoch with the highest validation accuracy so far. PointNet's
+ * test accuracy swings by several points from one epoch to the next (PyTorch's too), so the best
+ * epoch is the one to keep; `meta.epoch` says which it was.
+ */
+export const BEST_CHECKPOINT = `epoch_best${CHECKPOINT_EXTENSION}`;

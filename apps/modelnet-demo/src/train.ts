@@ -69,7 +69,12 @@ import {
 import type { PointCloudDataset } from './datasets/index.js';
 import { AppError, reportUserErrors } from './errors.js';
 import { confusionMetrics, evaluate, percent } from './evaluate.js';
-import { DEFAULT_CONFIG, epochCheckpointName, LATEST_CHECKPOINT } from './paths.js';
+import {
+  BEST_CHECKPOINT,
+  DEFAULT_CONFIG,
+  epochCheckpointName,
+  LATEST_CHECKPOINT,
+} from './paths.js';
 import { backupRun, configName, latestCheckpoint } from './run-files.js';
 // Importing the data sets registers ModelNetH5, ModelNetNormalResampled and SyntheticShapes in
 // DATASETS; @gorilla-ts/models-pointnet registers PointNetCls in MODELS.
@@ -170,6 +175,7 @@ export async function doTrain(
   let epoch = 1; // the epoch to run next, 1-based
   let iter = 0; // iterations done so far, over all epochs
   let loaderState: DataLoaderState | undefined;
+  let best: BestEpoch | undefined; // the highest validation accuracy so far and its epoch
   const checkpoint = config.resume || config.evalOnly ? await agreedCheckpoint(logDir) : undefined;
   if (config.resume && checkpoint === undefined) {
     logger.warn(`--resume: no ${LATEST_CHECKPOINT} in ${logDir} yet; starting from scratch`);
@@ -186,6 +192,7 @@ export async function doTrain(
     epoch = position.epoch + 1; // meta.epoch is the epoch the checkpoint finished
     iter = position.iter; // meta.iter counts the iterations done: no index is skipped
     loaderState = position.loader;
+    best = bestEpochOf(meta);
     logger.info(`resumed after epoch ${position.epoch} (iteration ${iter})`);
   }
   // Every rank starts from rank 0's weights (after a resume too: the seed restored them on
@@ -321,6 +328,10 @@ export async function doTrain(
       writer.addScalar('val/accuracy', accuracy.overall, epoch);
       writer.addScalar('val/mean_class_accuracy', accuracy.meanClass, epoch);
       lastAccuracy = accuracy.overall;
+      if (best === undefined || accuracy.overall > best.accuracy) {
+        best = { accuracy: accuracy.overall, epoch };
+      }
+      logger.info(`best validation accuracy: ${percent(best.accuracy)} (epoch ${best.epoch})`);
     }
 
     // Checkpoint: epoch_00001.safetensors ... and epoch_latest.safetensors (rank 0 writes).
@@ -330,8 +341,11 @@ export async function doTrain(
       loss: epochLoss,
       time: epochTime,
       ...(accuracy === undefined ? {} : { accuracy: accuracy.overall }),
+      ...(best === undefined ? {} : { bestAccuracy: best.accuracy, bestEpoch: best.epoch }),
     };
-    for (const name of [epochCheckpointName(epoch), LATEST_CHECKPOINT]) {
+    const names = [epochCheckpointName(epoch), LATEST_CHECKPOINT];
+    if (best !== undefined && best.epoch === epoch) names.push(BEST_CHECKPOINT);
+    for (const name of names) {
       await saveCheckpoint({
         model,
         filename: join(logDir, name),
@@ -352,6 +366,7 @@ export async function doTrain(
       ...(accuracy === undefined
         ? {}
         : { accuracy: accuracy.overall, meanClassAccuracy: accuracy.meanClass }),
+      ...(best === undefined ? {} : { bestAccuracy: best.accuracy, bestEpoch: best.epoch }),
     });
     writer.flush();
 
@@ -364,7 +379,8 @@ export async function doTrain(
   await trainLoader.close();
   logger.info(
     `training done in ${runTimer.sinceStart().toFixed(1)}s` +
-      (lastAccuracy === undefined ? '' : `; validation accuracy ${percent(lastAccuracy)}`),
+      (lastAccuracy === undefined ? '' : `; validation accuracy ${percent(lastAccuracy)}`) +
+      (best === undefined ? '' : `, best ${percent(best.accuracy)} at epoch ${best.epoch}`),
   );
 }
 
@@ -382,6 +398,20 @@ async function validate(
       `mean class accuracy: ${percent(metrics.meanClassAccuracy)} (${metrics.total} samples)`,
   );
   return { overall: metrics.overallAccuracy, meanClass: metrics.meanClassAccuracy };
+}
+
+/** The highest validation accuracy so far and the epoch that reached it. */
+interface BestEpoch {
+  accuracy: number;
+  epoch: number;
+}
+
+/** The best epoch recorded in a checkpoint's meta (absent in checkpoints of older runs). */
+function bestEpochOf(meta: Record<string, unknown>): BestEpoch | undefined {
+  const { bestAccuracy, bestEpoch } = meta;
+  return typeof bestAccuracy === 'number' && Number.isInteger(bestEpoch)
+    ? { accuracy: bestAccuracy, epoch: bestEpoch as number }
+    : undefined;
 }
 
 /** `sum / count` over every process (one all-reduce); NaN when nothing was counted. */

@@ -172,6 +172,20 @@ describe('train', () => {
     expect(latest.loss).toBeGreaterThan(0);
     expect(latest.loss).toBeCloseTo(metrics(logDir)[1]!.loss!, 6);
     expect(meta(join(logDir, 'epoch_00001.safetensors'))).toMatchObject({ epoch: 1, iter: 4 });
+    // epoch_best holds the epoch with the highest validation accuracy, which every record names.
+    const records = metrics(logDir);
+    const top = Math.max(...records.map((record) => record.accuracy!));
+    const bestEpoch = records.find((record) => record.accuracy === top)!.epoch!;
+    expect(files).toContain('epoch_best.safetensors');
+    expect(meta(join(logDir, 'epoch_best.safetensors'))).toMatchObject({
+      epoch: bestEpoch,
+      accuracy: top,
+      bestAccuracy: top,
+      bestEpoch,
+    });
+    expect(latest).toMatchObject({ bestAccuracy: top, bestEpoch });
+    expect(records.at(-1)).toMatchObject({ bestAccuracy: top, bestEpoch });
+    expect(trainedRun.stderr).toContain(`best validation accuracy: ${(top * 100).toFixed(2)}%`);
   });
 
   it(
@@ -198,6 +212,9 @@ describe('train', () => {
       const expected = metrics(join(straight, 'log/tiny')).at(-1)!;
       expect(after.epoch).toBe(3);
       expect(after.loss).toBeCloseTo(expected.loss!, 5);
+      // The best epoch survives the restart: the same as in the run that never stopped.
+      expect(after.bestEpoch).toBe(expected.bestEpoch);
+      expect(after.bestAccuracy).toBeCloseTo(expected.bestAccuracy!, 6);
       expect(after.accuracy).toBe(expected.accuracy);
     },
     TIMEOUT,
