@@ -4,28 +4,38 @@
 //   node bench/allreduce.mjs                 # 2 and 4 local ranks: TCP, then MPI (under mpirun)
 //   node bench/allreduce.mjs --world 4 --iters 50 --numel 811048
 //   mpirun -np 4 node bench/allreduce.mjs --world 4 --backend mpi
+//   node bench/allreduce.mjs --world 2 --dist /tmp/old-dist --label old   # another build of dist
+//   GORILLA_DIST_SHM=0 node bench/allreduce.mjs --world 2                # TCP even on one host
 //
-// Prints one JSON line per measurement: the all-reduce (sum) of `numel` float32 values (811,048 =
-// PointNet's gradients) with its backend, median latency, algorithm bandwidth (bytes / time) and
+// Prints one JSON line per measurement: the all-reduce (`--op`, default sum) of `numel` float32
+// values (811,048 = PointNet's gradients) with its backend, median latency, algorithm bandwidth (bytes / time) and
 // bus bandwidth (2 (n-1)/n * bytes / time, comparable across world sizes), and, from the same
 // run, a memcpy of the same buffer (TypedArray.set) as the local-memory ceiling. The MPI runs are
 // skipped, with the reason on stderr, when mpirun or the MPI addon is missing.
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
-import { fileURLToPath } from 'node:url';
-import {
-  allGather,
-  allReduce,
-  barrier,
-  getRank,
-  getWorldSize,
-  launch,
-} from '../packages/dist/dist/index.js';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 function option(name, fallback) {
   const index = process.argv.indexOf(`--${name}`);
   return index === -1 ? fallback : Number(process.argv[index + 1]);
 }
+
+function stringOption(name, fallback) {
+  const index = process.argv.indexOf(`--${name}`);
+  return index === -1 ? fallback : process.argv[index + 1];
+}
+
+// `--dist <dir>` benchmarks another build of @gorilla-ts/dist (e.g. a copy of an older dist/
+// folder), so that two versions can be compared in one session, interleaved (TCP runs only).
+const distDir = stringOption('dist', undefined);
+const { allGather, allReduce, barrier, getRank, getWorldSize, launch } = await import(
+  distDir === undefined
+    ? '../packages/dist/dist/index.js'
+    : pathToFileURL(`${distDir.replace(/\/$/, '')}/index.js`).href
+);
+const label = stringOption('label', undefined);
+const op = stringOption('op', 'sum');
 
 const backendIndex = process.argv.indexOf('--backend');
 const backend = backendIndex === -1 ? 'tcp' : process.argv[backendIndex + 1];
@@ -51,11 +61,11 @@ async function main() {
   const n = getWorldSize();
   const buffer = new Float32Array(numel).fill(rank + 1);
   const times = new Float64Array(iters);
-  for (let i = 0; i < warmup; i++) await allReduce(buffer, 'sum');
+  for (let i = 0; i < warmup; i++) await allReduce(buffer, op);
   for (let i = 0; i < iters; i++) {
     await barrier();
     const start = now();
-    await allReduce(buffer, 'sum');
+    await allReduce(buffer, op);
     times[i] = now() - start;
   }
   // An iteration lasts as long as its slowest rank.
@@ -69,7 +79,11 @@ async function main() {
     JSON.stringify({
       bench: 'allreduce',
       backend,
-      op: 'sum',
+      ...(label === undefined ? {} : { label }),
+      ...(process.env.GORILLA_DIST_SHM === undefined
+        ? {}
+        : { GORILLA_DIST_SHM: process.env.GORILLA_DIST_SHM }),
+      op,
       ...common,
       median_ms: round(ms),
       p10_ms: round(quantile(slowest, 0.1)),
@@ -113,11 +127,15 @@ async function mpiSkipReason() {
 
 if (world === 0) {
   const script = fileURLToPath(import.meta.url);
-  const skipMpi = await mpiSkipReason();
+  const skipMpi = distDir === undefined ? await mpiSkipReason() : 'not with --dist';
   if (skipMpi) process.stderr.write(`allreduce bench: MPI runs skipped: ${skipMpi}\n`);
   const openMpi = /Open MPI/.test(spawnSync('mpirun', ['--version'], { encoding: 'utf8' }).stdout);
   for (const n of [2, 4]) {
     const args = [script, '--world', String(n), '--iters', String(iters), '--numel', String(numel)];
+    for (const name of ['dist', 'label', 'op']) {
+      const value = stringOption(name, undefined);
+      if (value !== undefined) args.push(`--${name}`, value);
+    }
     const runs = [[process.execPath, args]];
     if (!skipMpi) {
       const flags = openMpi ? ['--allow-run-as-root', '--oversubscribe'] : [];

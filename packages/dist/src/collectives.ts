@@ -2,15 +2,17 @@
  * Collective algorithms over point-to-point messages, independent of the transport.
  *
  * - all-reduce: for large buffers, ring reduce-scatter + ring all-gather (each rank sends and
- *   receives `2 (n-1)/n` times the buffer: bandwidth-optimal); for small ones, every rank sends its
- *   buffer to every other and reduces in rank order (one round: latency-optimal).
+ *   receives `2 (n-1)/n` times the buffer: bandwidth-optimal), pipelined in segments; for small
+ *   ones, every rank sends its buffer to every other and reduces in rank order (one round:
+ *   latency-optimal). Ranks on one host use shared memory instead (see `shm.ts`).
  * - broadcast: the source sends to every rank; for large buffers and more than two ranks, it
  *   scatters one chunk to each rank, which then run a ring all-gather.
  * - all-gather, gather, barrier: direct exchange (each rank sends `n-1` times its buffer, which is
  *   what a ring would send too).
  */
-import type { BackendReduceOp, NumericArray } from './backend.js';
+import type { BackendReduceOp, NumericArray, ReduceOp } from './backend.js';
 import { DistError } from './errors.js';
+import { RING_SEGMENT_BYTES } from './frame.js';
 
 /** Point-to-point messaging inside one collective call. */
 export interface Exchange {
@@ -20,6 +22,11 @@ export interface Exchange {
   send(peer: number, step: number, data: Uint8Array): Promise<void>;
   /** Receives the next message from `peer`, which must be for `step`. */
   recv(peer: number, step: number): Promise<Uint8Array>;
+  /**
+   * Like `recv`, but a message of `target.byteLength` bytes may be written straight into
+   * `target` (then returned); otherwise the message's own memory is returned.
+   */
+  recvInto?(peer: number, step: number, target: Uint8Array): Promise<Uint8Array>;
 }
 
 type TypedArrayConstructor<T> = new (
@@ -63,14 +70,71 @@ function checkBytes(
 
 /** `dst[i] = op(dst[i], src[i])` for every element. */
 export function reduceInto(dst: NumericArray, src: NumericArray, op: BackendReduceOp): void {
+  // Gradients (float32 sums) and reduceDict (float64) get loops of their own: a loop that sees
+  // one array kind only is compiled for it, about twice as fast as the shared one below.
   const n = dst.length;
-  if (op === 'sum') {
+  if (op === 'sum' && dst instanceof Float32Array) {
+    sumFloat32(dst, src as Float32Array);
+  } else if (op === 'sum' && dst instanceof Float64Array) {
+    sumFloat64(dst, src as Float64Array);
+  } else if (op === 'sum') {
     for (let i = 0; i < n; i++) dst[i] = dst[i]! + src[i]!;
   } else if (op === 'max') {
     for (let i = 0; i < n; i++) if (src[i]! > dst[i]! || Number.isNaN(src[i]!)) dst[i] = src[i]!;
   } else {
     for (let i = 0; i < n; i++) if (src[i]! < dst[i]! || Number.isNaN(src[i]!)) dst[i] = src[i]!;
   }
+}
+
+/**
+ * `buffer[i] = buffer[i] / divisor` for every element (integer arrays truncate toward zero, like
+ * any assignment to them). Used for `mean`, with float32 and float64 loops of their own.
+ */
+export function divideInPlace(buffer: NumericArray, divisor: number): void {
+  const n = buffer.length;
+  if (buffer instanceof Float32Array) {
+    divideFloat32(buffer, divisor);
+  } else if (buffer instanceof Float64Array) {
+    divideFloat64(buffer, divisor);
+  } else {
+    for (let i = 0; i < n; i++) buffer[i] = buffer[i]! / divisor;
+  }
+}
+
+function divideFloat32(buffer: Float32Array, divisor: number): void {
+  const n = buffer.length;
+  for (let i = 0; i < n; i++) buffer[i] = buffer[i]! / divisor;
+}
+
+function divideFloat64(buffer: Float64Array, divisor: number): void {
+  const n = buffer.length;
+  for (let i = 0; i < n; i++) buffer[i] = buffer[i]! / divisor;
+}
+
+function sumFloat32(dst: Float32Array, src: Float32Array): void {
+  const n = dst.length;
+  const end = n - (n % 4);
+  let i = 0;
+  for (; i < end; i += 4) {
+    dst[i] = dst[i]! + src[i]!;
+    dst[i + 1] = dst[i + 1]! + src[i + 1]!;
+    dst[i + 2] = dst[i + 2]! + src[i + 2]!;
+    dst[i + 3] = dst[i + 3]! + src[i + 3]!;
+  }
+  for (; i < n; i++) dst[i] = dst[i]! + src[i]!;
+}
+
+function sumFloat64(dst: Float64Array, src: Float64Array): void {
+  const n = dst.length;
+  const end = n - (n % 4);
+  let i = 0;
+  for (; i < end; i += 4) {
+    dst[i] = dst[i]! + src[i]!;
+    dst[i + 1] = dst[i + 1]! + src[i + 1]!;
+    dst[i + 2] = dst[i + 2]! + src[i + 2]!;
+    dst[i + 3] = dst[i + 3]! + src[i + 3]!;
+  }
+  for (; i < n; i++) dst[i] = dst[i]! + src[i]!;
 }
 
 function chunkOf<T extends NumericArray>(array: T, index: number, chunks: number): T {
@@ -85,23 +149,112 @@ function others(ex: Exchange): number[] {
   return peers;
 }
 
-/** Ring reduce-scatter followed by ring all-gather, in place. Steps `0 .. 2n-3`. */
+/** Elements `[start, end)` of chunk `index` of `chunks` equal chunks of `length` elements. */
+function chunkBounds(length: number, index: number, chunks: number): [number, number] {
+  return [Math.floor((index * length) / chunks), Math.floor(((index + 1) * length) / chunks)];
+}
+
+/** Options of {@link ringAllReduce}. */
+export interface RingOptions {
+  /** Bytes per segment. Defaults to {@link RING_SEGMENT_BYTES}. */
+  segmentBytes?: number;
+  /** Returns at least `bytes` bytes of memory this call may use (reused between calls). */
+  scratch?: (bytes: number) => Uint8Array;
+}
+
+/**
+ * Ring reduce-scatter followed by ring all-gather, in place, pipelined (`mean` is the sum divided
+ * by the world size): each of the `n` chunks
+ * is cut into `m` segments of at most about `segmentBytes`, and every segment travels on as soon
+ * as it is reduced (or received), so reducing one overlaps the transfer of the next, and the
+ * all-gather starts before the reduce-scatter ends. Ring step `s` (`0 .. 2n-3`) of segment `j`
+ * is message step `s * m + j`. The receives of a step are posted together, so that segments land
+ * in place (scratch memory, or the buffer itself in the all-gather) rather than in fresh memory.
+ */
 export async function ringAllReduce(
   ex: Exchange,
   buffer: NumericArray,
-  op: BackendReduceOp,
+  op: ReduceOp,
+  options: RingOptions = {},
 ): Promise<void> {
   const n = ex.worldSize;
-  const right = (ex.rank + 1) % n;
-  const left = (ex.rank - 1 + n) % n;
-  for (let step = 0; step < n - 1; step++) {
-    const send = chunkOf(buffer, (ex.rank - step + n) % n, n);
-    const target = chunkOf(buffer, (ex.rank - step - 1 + 2 * n) % n, n);
-    const [, bytes] = await Promise.all([ex.send(right, step, bytesOf(send)), ex.recv(left, step)]);
-    checkBytes('allReduce', left, bytes, target.byteLength, buffer);
-    reduceInto(target, viewLike(buffer, bytes), op);
+  const rank = ex.rank;
+  const right = (rank + 1) % n;
+  const left = (rank - 1 + n) % n;
+  const length = buffer.length;
+  const bpe = buffer.BYTES_PER_ELEMENT;
+  const maxChunk = Math.ceil(length / n);
+  const segmentBytes = Math.max(bpe, options.segmentBytes ?? RING_SEGMENT_BYTES);
+  const m = Math.max(1, Math.ceil((maxChunk * bpe) / segmentBytes));
+  /** Elements `[start, end)` of segment `j` of `chunk`, relative to the chunk's start. */
+  const within = (chunk: number, j: number): [number, number, number] => {
+    const [start, end] = chunkBounds(length, chunk, n);
+    const [a, b] = chunkBounds(end - start, j, m);
+    return [start, a, b];
+  };
+  const segment = (chunk: number, j: number): NumericArray => {
+    const [start, a, b] = within(chunk, j);
+    return buffer.subarray(start + a, start + b);
+  };
+  const scratch = options.scratch?.(maxChunk * bpe) ?? new Uint8Array(maxChunk * bpe);
+  const sends: Array<Promise<void>> = [];
+  // Sends per chunk: memory being sent must not change until they complete.
+  const inFlight: Array<Array<Promise<void>>> = Array.from({ length: n }, () => []);
+  const send = (step: number, chunk: number, j: number): void => {
+    const sent = ex.send(right, step * m + j, bytesOf(segment(chunk, j)));
+    // Awaited below; a failure must not surface as an unhandled rejection meanwhile.
+    sent.catch(() => {});
+    sends.push(sent);
+    inFlight[chunk]!.push(sent);
+  };
+  const post = (step: number, into: (j: number) => Uint8Array): Array<Promise<Uint8Array>> =>
+    Array.from({ length: m }, (_, j) => {
+      const target = into(j);
+      const received = ex.recvInto
+        ? ex.recvInto(left, step * m + j, target)
+        : ex.recv(left, step * m + j);
+      received.catch(() => {});
+      return received;
+    });
+  try {
+    for (let j = 0; j < m; j++) send(0, rank, j);
+    // Reduce-scatter: at step s, receive chunk (rank - s - 1), reduce it and pass it on; after
+    // the last step this rank's chunk (rank + 1) is complete and its pass-on starts the
+    // all-gather.
+    for (let s = 0; s < n - 1; s++) {
+      const chunk = (rank - s - 1 + n) % n;
+      const received = post(s, (j) => {
+        const [, a, b] = within(chunk, j);
+        return scratch.subarray(a * bpe, b * bpe);
+      });
+      for (let j = 0; j < m; j++) {
+        const target = segment(chunk, j);
+        const bytes = await received[j]!;
+        checkBytes('allReduce', left, bytes, target.byteLength, buffer);
+        reduceInto(target, viewLike(buffer, bytes), op === 'mean' ? 'sum' : op);
+        // A mean is divided once, by the rank that completes the chunk, before it travels on.
+        if (op === 'mean' && s === n - 2) divideInPlace(target, n);
+        send(s + 1, chunk, j);
+      }
+    }
+    // All-gather: at step n - 1 + t, receive chunk (rank - t) in place and pass it on.
+    for (let t = 0; t < n - 1; t++) {
+      const chunk = (rank - t + n) % n;
+      await Promise.all(inFlight[chunk]!);
+      const received = post(n - 1 + t, (j) => bytesOf(segment(chunk, j)));
+      for (let j = 0; j < m; j++) {
+        const into = bytesOf(segment(chunk, j));
+        const bytes = await received[j]!;
+        checkBytes('allReduce', left, bytes, into.byteLength, buffer);
+        if (bytes !== into) into.set(bytes);
+        if (t < n - 2) send(n + t, chunk, j);
+      }
+    }
+  } finally {
+    // Whatever happened, return only once no send reads `buffer` any more.
+    await Promise.allSettled(sends);
   }
-  await ringAllGatherChunks(ex, buffer, n - 1, 1, 'allReduce');
+  await Promise.all(sends);
 }
 
 /**
@@ -130,11 +283,14 @@ async function ringAllGatherChunks(
   }
 }
 
-/** Every rank sends its buffer to every other one and reduces in rank order. One step. */
+/**
+ * Every rank sends its buffer to every other one and reduces in rank order (`mean`: then divides
+ * by the world size). One step.
+ */
 export async function directAllReduce(
   ex: Exchange,
   buffer: NumericArray,
-  op: BackendReduceOp,
+  op: ReduceOp,
 ): Promise<void> {
   const parts: NumericArray[] = [];
   parts[ex.rank] = buffer;
@@ -149,8 +305,11 @@ export async function directAllReduce(
     ]),
   );
   const acc = parts[0]!;
-  for (let peer = 1; peer < ex.worldSize; peer++) reduceInto(acc, parts[peer]!, op);
+  for (let peer = 1; peer < ex.worldSize; peer++) {
+    reduceInto(acc, parts[peer]!, op === 'mean' ? 'sum' : op);
+  }
   if (acc !== buffer) buffer.set(acc);
+  if (op === 'mean') divideInPlace(buffer, ex.worldSize);
 }
 
 /** The source sends its whole buffer to every other rank. One step. */

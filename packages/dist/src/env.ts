@@ -16,6 +16,7 @@ export const ENV = {
   masterAddr: 'MASTER_ADDR',
   masterPort: 'MASTER_PORT',
   timeoutMs: 'GORILLA_DIST_TIMEOUT_MS',
+  sharedMemory: 'GORILLA_DIST_SHM',
   worker: 'GORILLA_DIST_WORKER',
   cudaVisibleDevices: 'CUDA_VISIBLE_DEVICES',
 } as const;

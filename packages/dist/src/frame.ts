@@ -13,6 +13,34 @@
  *
  * Rendezvous and handshake frames carry UTF-8 JSON payloads; collective frames carry the raw bytes
  * of typed arrays (little-endian on every supported platform).
+ *
+ * After the `hello` frames, every pair of ranks negotiates same-host shared memory with three
+ * `sharedMemory` frames each way (`seq` 0; JSON payloads):
+ *
+ * | step | payload                    | meaning                                                    |
+ * | ---- | -------------------------- | ---------------------------------------------------------- |
+ * | 0    | `{ path, nonce }`          | "my file is `path` (or `null`: none); it starts with `nonce`" |
+ * | 1    | `{ ok }`                   | "I could open your file and read your nonce"               |
+ * | 2    | `{ ok }`                   | "every file I offered and was offered could be opened"     |
+ *
+ * A rank unlinks its file once every peer has answered step 1. Shared memory is used only when
+ * every rank voted `ok` at step 2, i.e. when all ranks are on one host; otherwise all use TCP.
+ *
+ * Steps of `allReduce` (16), per collective (`seq`):
+ *
+ * - direct (small buffers): step 0, the whole buffer.
+ * - ring over TCP: the buffer is cut into `n` chunks and each chunk into `m` segments (`m` from
+ *   {@link RING_SEGMENT_BYTES}, the same on every rank); ring step `s` (`0 .. 2n-3`: reduce-scatter,
+ *   then all-gather) of segment `j` is step `(s * m + j) mod 65536`, sent in that order.
+ * - shared memory: the buffer is cut into segments of at most a region (4 MiB) and each segment
+ *   into `n` chunks; for segment `k`, step `0x8000 + 2k` says "every chunk but mine is in my file"
+ *   (payload: the whole buffer's byte length as a float64, checked by the receiver) and step
+ *   `0x8000 + 2k + 1` "my chunk, reduced, is in my file" (empty); both mod 65536. Each rank's file
+ *   holds two regions, at offsets 0 and 4 MiB; the `i`-th shared-memory segment since `init()`
+ *   uses region `i mod 2`, with the segment's bytes at their offset within the segment. Reading
+ *   a peer's region only after its signal, and writing a region again (two segments later) only
+ *   after every peer's first signal of the segment in between, which each sends once done
+ *   reading, keeps readers and writers apart.
  */
 import type { Socket } from 'node:net';
 import { DistError } from './errors.js';
@@ -35,14 +63,24 @@ export const OP = {
   allGather: 18,
   gather: 19,
   barrier: 20,
+  sharedMemory: 7,
 } as const;
+
+/**
+ * Bytes per ring segment: each ring step is sent in frames of about this size, so that reducing
+ * one overlaps receiving the next and a reduced segment travels on at once.
+ */
+export const RING_SEGMENT_BYTES = 1024 * 1024;
 
 /** Names of the operation codes, for error messages. */
 export const OP_NAMES: Record<number, string> = Object.fromEntries(
   Object.entries(OP).map(([name, code]) => [code, name]),
 );
 
-/** One decoded frame. `payload` owns its memory and starts at byte offset 0 (aligned). */
+/**
+ * One decoded frame. `payload` starts at byte offset 0 of its own memory (aligned), unless the
+ * receiver asked for it to land in a buffer of its own (see {@link FrameDecoder}).
+ */
 export interface Frame {
   op: number;
   seq: number;
@@ -92,14 +130,30 @@ export function writeFrame(
   });
 }
 
-/** Reassembles frames from the chunks of a TCP stream. */
+/** Header fields of a frame whose payload is about to arrive. */
+export interface FrameHeader {
+  op: number;
+  seq: number;
+  step: number;
+  length: number;
+}
+
+/**
+ * Reassembles frames from the chunks of a TCP stream. `placeFor`, when given, may return the
+ * memory a payload should be written to (exactly `length` bytes), saving an allocation and a copy;
+ * otherwise the payload gets fresh memory.
+ */
 export class FrameDecoder {
   private readonly header = Buffer.alloc(HEADER_BYTES);
   private headerFill = 0;
   private payload: Uint8Array | undefined;
+  private borrowed = false;
   private payloadFill = 0;
 
-  constructor(private readonly onFrame: (frame: Frame) => void) {}
+  constructor(
+    private readonly onFrame: (frame: Frame) => void,
+    private readonly placeFor?: (header: FrameHeader) => Uint8Array | undefined,
+  ) {}
 
   /** Feeds one chunk; calls `onFrame` for every frame it completes. */
   push(chunk: Uint8Array): void {
@@ -111,8 +165,7 @@ export class FrameDecoder {
         this.headerFill += take;
         offset += take;
         if (this.headerFill < HEADER_BYTES) return;
-        this.payload = new Uint8Array(this.header.readUInt32LE(0));
-        this.payloadFill = 0;
+        this.startPayload();
       } else {
         const take = Math.min(
           this.payload.byteLength - this.payloadFill,
@@ -122,8 +175,36 @@ export class FrameDecoder {
         this.payloadFill += take;
         offset += take;
       }
-      if (this.payloadFill === this.payload.byteLength) this.emit(this.payload);
+      if (this.payloadFill === this.payload!.byteLength) this.emit(this.payload!);
     }
+  }
+
+  /**
+   * Stops writing into memory returned by `placeFor` (its owner gave up waiting): the rest of
+   * the current payload, if any, goes to fresh memory.
+   */
+  release(): void {
+    if (!this.borrowed || this.payload === undefined) return;
+    const own = new Uint8Array(this.payload.byteLength);
+    own.set(this.payload.subarray(0, this.payloadFill));
+    this.payload = own;
+    this.borrowed = false;
+  }
+
+  private startPayload(): void {
+    const length = this.header.readUInt32LE(0);
+    const placed =
+      length > 0
+        ? this.placeFor?.({
+            op: this.header.readUInt8(10),
+            seq: this.header.readUInt32LE(4),
+            step: this.header.readUInt16LE(8),
+            length,
+          })
+        : undefined;
+    this.borrowed = placed !== undefined && placed.byteLength === length;
+    this.payload = this.borrowed ? placed : new Uint8Array(length);
+    this.payloadFill = 0;
   }
 
   private emit(payload: Uint8Array): void {
@@ -134,6 +215,7 @@ export class FrameDecoder {
       payload,
     };
     this.payload = undefined;
+    this.borrowed = false;
     this.headerFill = 0;
     this.payloadFill = 0;
     this.onFrame(frame);

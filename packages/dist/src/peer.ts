@@ -1,10 +1,20 @@
 import net, { type Socket } from 'node:net';
 import { CollectiveTimeoutError, DistError } from './errors.js';
-import { type Frame, FrameDecoder, OP, writeFrame } from './frame.js';
+import { type Frame, FrameDecoder, type FrameHeader, OP, writeFrame } from './frame.js';
+
+/** Where the payload of an expected frame should land. */
+export interface Placement {
+  op: number;
+  seq: number;
+  step: number;
+  /** Receives the payload when the frame has this op, seq, step and length. */
+  target: Uint8Array;
+}
 
 interface Waiter {
   resolve: (frame: Frame) => void;
   reject: (error: Error) => void;
+  into?: Placement | undefined;
 }
 
 /**
@@ -22,13 +32,18 @@ export class Peer {
   private lastSocketError: Error | undefined;
   private pendingSends = 0;
   private readonly closed: Promise<void>;
+  private readonly decoder: FrameDecoder;
 
   constructor(
     readonly socket: Socket,
     private readonly onLost: (peer: Peer, error: DistError) => void = () => {},
   ) {
     socket.setNoDelay(true);
-    const decoder = new FrameDecoder((frame) => this.deliver(frame));
+    const decoder = new FrameDecoder(
+      (frame) => this.deliver(frame),
+      (header) => this.placeFor(header),
+    );
+    this.decoder = decoder;
     socket.on('data', (chunk: Buffer) => decoder.push(chunk));
     socket.on('error', (error) => {
       this.lastSocketError = error;
@@ -59,12 +74,31 @@ export class Peer {
     else this.inbox.push(frame);
   }
 
-  /** The next frame from this peer. */
-  next(): Promise<Frame> {
+  /** The first waiter's buffer, when the frame about to arrive is the one it expects. */
+  private placeFor(header: FrameHeader): Uint8Array | undefined {
+    const into = this.waiters[0]?.into;
+    if (
+      into === undefined ||
+      into.op !== header.op ||
+      into.seq !== header.seq ||
+      (into.step & 0xffff) !== header.step ||
+      into.target.byteLength !== header.length
+    ) {
+      return undefined;
+    }
+    return into.target;
+  }
+
+  /**
+   * The next frame from this peer. With `into`, a frame that matches it (op, seq, step and
+   * length) and arrives while this call waits is written straight into `into.target`, which
+   * is then the frame's payload; any other frame arrives in fresh memory, as without `into`.
+   */
+  next(into?: Placement): Promise<Frame> {
     const frame = this.inbox.shift();
     if (frame) return Promise.resolve(frame);
     if (this.failure) return Promise.reject(this.failure);
-    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject, into }));
   }
 
   /** Whether someone waits for a frame from this peer. */
@@ -98,6 +132,8 @@ export class Peer {
   /** Rejects every current and future wait (frames already received stay readable). */
   fail(error: Error): void {
     this.failure ??= error;
+    // Whoever lent memory for a payload stops waiting now: stop writing into it.
+    this.decoder.release();
     for (const waiter of this.waiters.splice(0)) waiter.reject(error);
   }
 

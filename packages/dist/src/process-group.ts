@@ -1,5 +1,6 @@
 import type { NumericArray, ProcessGroupBackend, ReduceOp } from './backend.js';
 import { createRegisteredBackend, selectBackendName } from './backend-registry.js';
+import { divideInPlace } from './collectives.js';
 import { ENV, parseDistUrl, readDistEnv, readTimeoutMs } from './env.js';
 import { DistError } from './errors.js';
 import { TcpBackend } from './tcp-backend.js';
@@ -38,6 +39,11 @@ export interface InitProcessGroupOptions {
   hostRendezvous?: boolean;
   /** See {@link TcpBackendOptions.ringThresholdBytes}. Defaults to 262,144. */
   ringThresholdBytes?: number;
+  /**
+   * See {@link TcpBackendOptions.sharedMemory}. Defaults to `true`, unless `GORILLA_DIST_SHM` is
+   * `0`.
+   */
+  sharedMemory?: boolean;
 }
 
 /**
@@ -93,6 +99,7 @@ function tcpBackendFrom(options: InitProcessGroupOptions): TcpBackend {
     ...(options.ringThresholdBytes === undefined
       ? {}
       : { ringThresholdBytes: options.ringThresholdBytes }),
+    ...(options.sharedMemory === undefined ? {} : { sharedMemory: options.sharedMemory }),
   });
 }
 
@@ -219,11 +226,13 @@ export async function allReduce<T extends NumericArray>(
     );
   }
   if (!group || group.worldSize === 1) return buffer;
-  await group.allReduce(buffer, op === 'mean' ? 'sum' : op);
-  if (op === 'mean') {
-    const n = group.worldSize;
-    for (let i = 0; i < buffer.length; i++) buffer[i] = buffer[i]! / n;
+  if (group instanceof TcpBackend) {
+    // It divides each chunk once, on one rank, instead of the whole buffer on every rank.
+    await group.allReduce(buffer, op);
+    return buffer;
   }
+  await group.allReduce(buffer, op === 'mean' ? 'sum' : op);
+  if (op === 'mean') divideInPlace(buffer, group.worldSize);
   return buffer;
 }
 

@@ -1,6 +1,6 @@
 import net, { type AddressInfo, type Server } from 'node:net';
 import { hostname } from 'node:os';
-import type { BackendReduceOp, NumericArray, ProcessGroupBackend } from './backend.js';
+import type { NumericArray, ProcessGroupBackend, ReduceOp } from './backend.js';
 import {
   directAllGather,
   directAllReduce,
@@ -11,11 +11,12 @@ import {
   ringAllReduce,
   scatterAllGatherBroadcast,
 } from './collectives.js';
-import { checkTimeoutMs, DEFAULT_TIMEOUT_MS, formatHostPort, isLoopback } from './env.js';
+import { checkTimeoutMs, DEFAULT_TIMEOUT_MS, ENV, formatHostPort, isLoopback } from './env.js';
 import { CollectiveTimeoutError, DistError, formatRanks } from './errors.js';
-import { jsonPayload, OP, OP_NAMES, parseJsonPayload } from './frame.js';
+import { type Frame, jsonPayload, OP, OP_NAMES, parseJsonPayload } from './frame.js';
 import { beforeDeadline, connectWithRetry, Peer } from './peer.js';
 import { joinRendezvous, RendezvousServer, type RendezvousTable } from './rendezvous.js';
+import { SharedMemory } from './shm.js';
 
 /** Options of {@link TcpBackend}. */
 export interface TcpBackendOptions {
@@ -42,6 +43,14 @@ export interface TcpBackendOptions {
    * by scatter + all-gather); smaller ones in one direct exchange. Defaults to 262,144 (256 KiB).
    */
   ringThresholdBytes?: number;
+  /**
+   * Whether ranks on one host all-reduce buffers of at least `ringThresholdBytes` through shared
+   * memory (files in `/dev/shm`, unlinked as soon as every rank has opened them) instead of TCP.
+   * It is used only when every rank of the group is on the same host and allows it; otherwise,
+   * and where `/dev/shm` is missing or full, the group uses TCP. Defaults to `true`, unless the
+   * environment variable `GORILLA_DIST_SHM` is `0`.
+   */
+  sharedMemory?: boolean;
 }
 
 type CollectiveName = 'allReduce' | 'broadcast' | 'allGather' | 'gather' | 'barrier';
@@ -49,7 +58,9 @@ type CollectiveName = 'allReduce' | 'broadcast' | 'allGather' | 'gather' | 'barr
 /**
  * The built-in transport: rank 0 hosts a rendezvous at `masterAddr:masterPort`, every rank
  * opens a listener and the ranks connect in a full mesh of TCP sockets (`setNoDelay`), over which
- * collectives exchange length-prefixed binary frames. See {@link ProcessGroupBackend}.
+ * collectives exchange length-prefixed binary frames. When every rank is on one host, large
+ * all-reduces go through shared memory instead (see {@link TcpBackendOptions.sharedMemory}).
+ * See {@link ProcessGroupBackend}.
  */
 export class TcpBackend implements ProcessGroupBackend {
   /** Always `tcp`. */
@@ -70,6 +81,10 @@ export class TcpBackend implements ProcessGroupBackend {
   private broken: Error | undefined;
   private state: 'new' | 'initializing' | 'ready' | 'destroyed' = 'new';
   private resources: Array<{ close(): void }> = [];
+  private shm: SharedMemory | undefined;
+  /** The group's random token (from the rendezvous). */
+  private token: string | undefined;
+  private scratch: Uint8Array | undefined;
 
   constructor(options: TcpBackendOptions) {
     const { rank, worldSize } = options;
@@ -163,9 +178,11 @@ export class TcpBackend implements ProcessGroupBackend {
       pid: process.pid,
     };
     const table = await joinRendezvous(socket, request, { deadline, timeoutMs, address });
+    this.token = table.token;
     this.setLocalRanks(table);
     await this.buildMesh(table, accepted, deadline);
     listener.close();
+    await this.negotiateSharedMemory(table.token, deadline);
     for (const peer of this.peers) if (peer) peer.socket.unref();
   }
 
@@ -253,6 +270,56 @@ export class TcpBackend implements ProcessGroupBackend {
     });
   }
 
+  /** Sets up shared memory when every rank is on this host (see `shm.ts`). */
+  private async negotiateSharedMemory(token: string, deadline: number): Promise<void> {
+    const enabled = this.options.sharedMemory ?? process.env[ENV.sharedMemory] !== '0';
+    const ex = this.exchange(OP.sharedMemory, 0, 'sharedMemory');
+    const pending = new Set(this.peers.filter(Boolean).map((peer) => peer.rank));
+    const tracked: Exchange = {
+      ...ex,
+      recv: async (peer, step) => {
+        const payload = await ex.recv(peer, step);
+        if (step === 2) pending.delete(peer);
+        return payload;
+      },
+    };
+    const negotiation = SharedMemory.negotiate(tracked, { enabled, token }).then((shm) => {
+      // Finished after init() gave up (timeout): nobody will close it otherwise.
+      if (shm && this.state === 'destroyed') shm.close();
+      return shm;
+    });
+    const shm = await beforeDeadline(negotiation, deadline, () => {
+      const missing = [...pending].sort((a, b) => a - b);
+      return new CollectiveTimeoutError(
+        'connect',
+        missing,
+        this.initTimeoutMs,
+        `rank ${this.rank} set up its connections but ${formatRanks(missing)} did not answer ` +
+          `within ${this.initTimeoutMs} ms`,
+      );
+    });
+    if (shm) {
+      this.shm = shm;
+      this.resources.push(shm);
+    }
+  }
+
+  /**
+   * Memory for the ring's incoming segments, kept between calls (fresh large allocations cost
+   * page faults every time); not kept beyond 64 MiB.
+   */
+  private ringScratch(bytes: number): Uint8Array {
+    if (this.scratch !== undefined && this.scratch.byteLength >= bytes) return this.scratch;
+    const scratch = new Uint8Array(bytes);
+    if (bytes <= 64 * 1024 * 1024) this.scratch = scratch;
+    return scratch;
+  }
+
+  /** Whether this group all-reduces large buffers through shared memory (known after `init()`). */
+  get usesSharedMemory(): boolean {
+    return this.shm !== undefined;
+  }
+
   private onPeerLost(peer: Peer, error: DistError): void {
     const member = peer.rank >= 0 && this.peers[peer.rank] === peer;
     if (this.state === 'destroyed' || peer.leftGracefully || !member) return;
@@ -292,25 +359,8 @@ export class TcpBackend implements ProcessGroupBackend {
   private async execute<T>(name: CollectiveName, body: (ex: Exchange) => Promise<T>): Promise<T> {
     this.assertUsable(name);
     this.seq = (this.seq + 1) >>> 0;
+    const ex = this.exchange(OP[name], this.seq, name);
     const seq = this.seq;
-    const op = OP[name];
-    const ex: Exchange = {
-      rank: this.rank,
-      worldSize: this.worldSize,
-      send: (peer, step, data) => this.peers[peer]!.send(op, seq, step, data),
-      recv: async (peer, step) => {
-        const frame = await this.peers[peer]!.next();
-        if (frame.op !== op || frame.seq !== seq || frame.step !== step) {
-          throw new DistError(
-            'DIST_MISMATCH',
-            `rank ${peer} sent ${OP_NAMES[frame.op]} #${frame.seq} step ${frame.step} while rank ` +
-              `${this.rank} expected ${name} #${seq} step ${step}: every rank must call the same ` +
-              `collectives in the same order`,
-          );
-        }
-        return frame.payload;
-      },
-    };
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(this.timeoutError(name, seq)), this.timeoutMs);
@@ -323,6 +373,29 @@ export class TcpBackend implements ProcessGroupBackend {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** Point-to-point messages of one collective (or of the shared-memory handshake). */
+  private exchange(op: number, seq: number, name: string): Exchange {
+    const check = (peer: number, frame: Frame, step: number): Uint8Array => {
+      if (frame.op !== op || frame.seq !== seq || frame.step !== (step & 0xffff)) {
+        throw new DistError(
+          'DIST_MISMATCH',
+          `rank ${peer} sent ${OP_NAMES[frame.op]} #${frame.seq} step ${frame.step} while rank ` +
+            `${this.rank} expected ${name} #${seq} step ${step & 0xffff}: every rank must call the ` +
+            `same collectives in the same order`,
+        );
+      }
+      return frame.payload;
+    };
+    return {
+      rank: this.rank,
+      worldSize: this.worldSize,
+      send: (peer, step, data) => this.peers[peer]!.send(op, seq, step, data),
+      recv: async (peer, step) => check(peer, await this.peers[peer]!.next(), step),
+      recvInto: async (peer, step, target) =>
+        check(peer, await this.peers[peer]!.next({ op, seq, step, target }), step),
+    };
   }
 
   private timeoutError(name: CollectiveName, seq: number): CollectiveTimeoutError {
@@ -341,13 +414,20 @@ export class TcpBackend implements ProcessGroupBackend {
     );
   }
 
-  /** Ring or direct all-reduce, in place. See {@link ProcessGroupBackend.allReduce}. */
-  async allReduce(buffer: NumericArray, op: BackendReduceOp): Promise<void> {
+  /**
+   * Direct, shared-memory or pipelined ring all-reduce, in place. See
+   * {@link ProcessGroupBackend.allReduce}. Unlike other backends it also takes `mean` (the sum
+   * divided by the world size, as in the public `allReduce`), dividing each chunk once, on the
+   * rank that completes it, rather than the whole buffer on every rank.
+   */
+  async allReduce(buffer: NumericArray, op: ReduceOp): Promise<void> {
     if (this.worldSize === 1) return this.assertUsable('allReduce');
-    const ring = buffer.byteLength >= this.ringThresholdBytes;
-    await this.run('allReduce', (ex) =>
-      ring ? ringAllReduce(ex, buffer, op) : directAllReduce(ex, buffer, op),
-    );
+    const large = buffer.byteLength >= this.ringThresholdBytes;
+    await this.run('allReduce', (ex) => {
+      if (!large) return directAllReduce(ex, buffer, op);
+      if (this.shm) return this.shm.allReduce(ex, buffer, op);
+      return ringAllReduce(ex, buffer, op, { scratch: (bytes) => this.ringScratch(bytes) });
+    });
   }
 
   /** Direct or scatter + all-gather broadcast, in place. */

@@ -44,6 +44,56 @@ describe('launch on one machine', () => {
   );
 });
 
+describe('launch on one machine, all-reduce over TCP (GORILLA_DIST_SHM=0)', () => {
+  it.each([2, 4])(
+    'runs every collective on %i ranks with correct values',
+    async (n) => {
+      const run = runNode(collectives, [String(n)], { env: cleanEnv({ GORILLA_DIST_SHM: '0' }) });
+      const { code } = await run.done;
+      expect(errors(run.stderr())).toBe('');
+      expect(code).toBe(0);
+      const lines = byRank(jsonLines<RankLine>(run.stdout()));
+      expect(lines.map((l) => l.rank)).toEqual(Array.from({ length: n }, (_, r) => r));
+      expect(new Set(lines.map((l) => l.checks)).size).toBe(1);
+    },
+    30_000,
+  );
+});
+
+describe('a rank killed in the middle of a large all-reduce', () => {
+  it.each([
+    ['shared memory', '1'],
+    ['TCP', '0'],
+  ])(
+    'over %s: the other rank fails at once with DIST_PEER_LOST',
+    async (_, shm) => {
+      const port = String(await freePort());
+      const runs = [0, 1].map((rank) =>
+        runNode(fixture('allreduce-crash.mjs'), [], {
+          env: cleanEnv({
+            RANK: String(rank),
+            WORLD_SIZE: '2',
+            MASTER_ADDR: '127.0.0.1',
+            MASTER_PORT: port,
+            GORILLA_DIST_SHM: shm,
+          }),
+        }),
+      );
+      const [first, second] = await Promise.all(runs.map((run) => run.done));
+      expect(second!.signal).toBe('SIGKILL');
+      expect(errors(runs[0]!.stderr())).toBe('');
+      expect(first!.code).toBe(0);
+      const [line] = jsonLines<{ rank: number; code: string; message: string; ms: number }>(
+        runs[0]!.stdout(),
+      );
+      expect(line).toMatchObject({ rank: 0, code: 'DIST_PEER_LOST' });
+      expect(line!.message).toContain('rank 1 closed its connection');
+      expect(line!.ms).toBeLessThan(5000);
+    },
+    30_000,
+  );
+});
+
 describe('launch on two machines (two launchers on loopback)', () => {
   it('forms one world of 4 from machineRank 0 and 1, 2 processes each', async () => {
     const url = `tcp://127.0.0.1:${await freePort()}`;

@@ -1,6 +1,8 @@
 // Several TcpBackend ranks inside this one process, over real loopback sockets.
+import { existsSync, readdirSync } from 'node:fs';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { OP } from '../src/frame.js';
 import {
   AddressInUseError,
   CollectiveTimeoutError,
@@ -9,6 +11,7 @@ import {
   TcpBackend,
   type TcpBackendOptions,
 } from '../src/index.js';
+import type { Peer } from '../src/peer.js';
 import { freePort } from './helpers.js';
 
 let groups: TcpBackend[][] = [];
@@ -33,31 +36,38 @@ const value = (rank: number, i: number): number => ((i * 31 + rank * 17) % 199) 
 
 /** The reduction of what each rank's array holds (already wrapped into the array's range). */
 function reference(
-  op: 'sum' | 'max' | 'min',
+  op: 'sum' | 'mean' | 'max' | 'min',
   n: number,
   i: number,
   Kind: { of(...items: number[]): NumericArray },
 ): number {
   const values = Array.from({ length: n }, (_, r) => Kind.of(value(r, i))[0]!);
-  if (op === 'sum') return values.reduce((a, b) => a + b, 0);
+  const sum = values.reduce((a, b) => a + b, 0);
+  if (op === 'sum') return sum;
+  // The sum wraps like the array type, then is divided.
+  if (op === 'mean') return Kind.of(sum)[0]! / n;
   return op === 'max' ? Math.max(...values) : Math.min(...values);
 }
 
 describe('TcpBackend collectives (in one process)', () => {
   it.each([
-    ['direct', 2, Number.POSITIVE_INFINITY],
-    ['direct', 3, Number.POSITIVE_INFINITY],
-    ['ring', 2, 0],
-    ['ring', 3, 0],
-    ['ring', 4, 0],
+    ['direct', 2, Number.POSITIVE_INFINITY, true],
+    ['direct', 3, Number.POSITIVE_INFINITY, true],
+    ['ring', 2, 0, false],
+    ['ring', 3, 0, false],
+    ['ring', 4, 0, false],
+    ['shared-memory', 2, 0, true],
+    ['shared-memory', 3, 0, true],
+    ['shared-memory', 4, 0, true],
   ])(
     'allReduce (%s, %i ranks) of every op, type and odd size',
-    async (_, n, ringThresholdBytes) => {
-      const ranks = await group(n, { ringThresholdBytes });
+    async (_, n, ringThresholdBytes, sharedMemory) => {
+      const ranks = await group(n, { ringThresholdBytes, sharedMemory });
+      for (const backend of ranks) expect(backend.usesSharedMemory).toBe(sharedMemory);
       const kinds = [Float32Array, Float64Array, Int32Array, Uint8Array, Int16Array];
       for (const Kind of kinds) {
         for (const size of [0, 1, 2, 3, 5, 11, 1000, 4099]) {
-          for (const op of ['sum', 'max', 'min'] as const) {
+          for (const op of ['sum', 'mean', 'max', 'min'] as const) {
             const buffers = ranks.map((backend) => {
               const buffer = new Kind(size);
               for (let i = 0; i < size; i++) buffer[i] = value(backend.rank, i);
@@ -130,6 +140,218 @@ describe('TcpBackend collectives (in one process)', () => {
       [1, 3],
       [2, 3],
     ]);
+  });
+});
+
+/** Whether this machine has /dev/shm (else the groups fall back to TCP and say so). */
+const hasShm = existsSync('/dev/shm');
+
+/** Files of this group's shared memory still in /dev/shm. */
+function leftoverFiles(backend: TcpBackend): string[] {
+  const token = (backend as unknown as { token?: string }).token;
+  if (!hasShm || token === undefined) return [];
+  return readdirSync('/dev/shm').filter((name) => name.includes(token.slice(0, 16)));
+}
+
+/** Large inputs: `size` elements per rank, exact in float32 (multiples of 1/8). */
+function largeInputs<T extends NumericArray>(
+  Kind: { from(values: ArrayLike<number>): T },
+  n: number,
+  size: number,
+): T[] {
+  return Array.from({ length: n }, (_, rank) =>
+    Kind.from(Float64Array.from({ length: size }, (_, i) => value(rank, i) + rank / 8)),
+  );
+}
+
+function largeReference<T extends NumericArray>(
+  inputs: T[],
+  op: 'sum' | 'mean' | 'max' | 'min',
+): T {
+  const want = inputs[0]!.slice() as T;
+  for (const other of inputs.slice(1)) {
+    for (let i = 0; i < want.length; i++) {
+      want[i] =
+        op === 'sum' || op === 'mean'
+          ? want[i]! + other[i]!
+          : op === 'max'
+            ? Math.max(want[i]!, other[i]!)
+            : Math.min(want[i]!, other[i]!);
+    }
+  }
+  if (op === 'mean') for (let i = 0; i < want.length; i++) want[i] = want[i]! / inputs.length;
+  return want;
+}
+
+function sameBytes(a: NumericArray, b: NumericArray): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(
+    Buffer.from(b.buffer, b.byteOffset, b.byteLength),
+  );
+}
+
+/**
+ * Makes `backend` "crash" (drop every connection without a goodbye, and send nothing more) when
+ * it is about to send an all-reduce frame of a step for which `when(step)` holds.
+ */
+function crashWhenSending(backend: TcpBackend, when: (step: number) => boolean): void {
+  const peers = (backend as unknown as { peers: Peer[] }).peers.filter(Boolean);
+  for (const peer of peers) {
+    const send = peer.send.bind(peer);
+    peer.send = (op, seq, step, payload) => {
+      if (op !== OP.allReduce || !when(step)) return send(op, seq, step, payload);
+      for (const p of peers) p.socket.destroy();
+      return Promise.reject(new Error('crashed'));
+    };
+  }
+}
+
+describe.each([
+  ['TCP ring', false],
+  ['shared memory', true],
+])('TcpBackend large all-reduce over %s', (_, sharedMemory) => {
+  const uses = sharedMemory && hasShm;
+
+  it.each([2, 4])(
+    '%i ranks: several segments, odd length, every op, bitwise-equal results',
+    async (n) => {
+      const ranks = await group(n, { sharedMemory });
+      for (const backend of ranks) expect(backend.usesSharedMemory).toBe(uses);
+      for (const backend of ranks) expect(leftoverFiles(backend)).toEqual([]);
+      // More than one 1 MiB ring segment per chunk, and more than one 4 MiB region.
+      const size = n === 2 ? 600_001 : 1_300_003;
+      for (const op of ['sum', 'mean', 'max', 'min'] as const) {
+        const inputs = largeInputs(Float32Array, n, size);
+        const want = largeReference(inputs, op);
+        await Promise.all(ranks.map((b, r) => b.allReduce(inputs[r]!, op)));
+        for (const buffer of inputs) expect(sameBytes(buffer, want)).toBe(true);
+      }
+      for (const op of ['sum', 'mean'] as const) {
+        const ints = largeInputs(Int32Array, n, 300_007);
+        const wantInts = largeReference(ints, op);
+        await Promise.all(ranks.map((b, r) => b.allReduce(ints[r]!, op)));
+        for (const buffer of ints) expect(sameBytes(buffer, wantInts)).toBe(true);
+      }
+    },
+    30_000,
+  );
+
+  it('interleaves with the other collectives, called without awaiting', async () => {
+    const n = 3;
+    const ranks = await group(n, { sharedMemory });
+    const sizes = [1_200_001, 70_001, 3, 1_048_577];
+    const inputs = sizes.map((size) => largeInputs(Float32Array, n, size));
+    const wants = inputs.map((perRank) => largeReference(perRank, 'sum'));
+    const results = await Promise.all(
+      ranks.map(async (b, r) => {
+        const broadcasts = [0, 1, 2].map(() => new Float64Array(100_000).fill(r));
+        const pending = [
+          b.allReduce(inputs[0]![r]!, 'sum'),
+          // A broadcast from this rank lets it run ahead of the others into the next all-reduce.
+          ...broadcasts.map((buffer, src) => b.broadcast(buffer, src)),
+          b.allReduce(inputs[1]![r]!, 'sum'),
+          b.allReduce(inputs[2]![r]!, 'sum'),
+          b.allGather(Int32Array.of(r)),
+          b.allReduce(inputs[3]![r]!, 'sum'),
+          b.barrier(),
+          b.allReduce(inputs[0]![r]!, 'max'),
+        ];
+        const settled = await Promise.all(pending);
+        return { broadcasts, gathered: settled[6] as Int32Array[] };
+      }),
+    );
+    for (const [k, want] of wants.slice(1).entries()) {
+      for (const buffer of inputs[k + 1]!) expect(sameBytes(buffer, want)).toBe(true);
+    }
+    // The first input was reduced twice: sum, then max of identical sums (the sum itself).
+    for (const buffer of inputs[0]!) expect(sameBytes(buffer, wants[0]!)).toBe(true);
+    for (const { broadcasts, gathered } of results) {
+      for (const [src, buffer] of broadcasts.entries())
+        expect(buffer.every((x) => x === src)).toBe(true);
+      expect(gathered.map((g) => g[0])).toEqual([0, 1, 2]);
+    }
+  }, 30_000);
+
+  it('a rank that crashes in the middle of an all-reduce fails the others at once', async () => {
+    const ranks = await group(3, { sharedMemory, timeoutMs: 20_000 });
+    // Shared memory: after saying its input is ready, before its reduced chunk is; ring: after
+    // the first reduce-scatter step.
+    crashWhenSending(ranks[2]!, uses ? (step) => step === 0x8001 : (step) => step >= 2);
+    const started = Date.now();
+    const inputs = largeInputs(Float32Array, 3, 1_000_003);
+    const results = await Promise.allSettled(ranks.map((b, r) => b.allReduce(inputs[r]!, 'sum')));
+    expect(Date.now() - started).toBeLessThan(5000);
+    for (const result of results.slice(0, 2)) {
+      expect(result.status).toBe('rejected');
+      expect((result as PromiseRejectedResult).reason.code).toBe('DIST_PEER_LOST');
+      expect((result as PromiseRejectedResult).reason.message).toContain(
+        'rank 2 closed its connection',
+      );
+    }
+    await expect(ranks[0]!.allReduce(new Float32Array(1), 'sum')).rejects.toMatchObject({
+      code: 'DIST_GROUP_BROKEN',
+    });
+  }, 30_000);
+
+  it('an all-reduce that a rank never calls times out naming it', async () => {
+    const ranks = await group(3, { sharedMemory, timeoutMs: 300 });
+    const errors = await Promise.all(
+      ranks
+        .slice(0, 2)
+        .map((b) => b.allReduce(new Float32Array(500_000), 'sum').catch((e: unknown) => e)),
+    );
+    for (const error of errors) expect(CollectiveTimeoutError.isInstance(error)).toBe(true);
+    // Through shared memory every rank waits for every other; in the ring, rank 1 waits for
+    // rank 0, which waits for rank 2.
+    expect(errors.map((e) => (e as CollectiveTimeoutError).waitingFor)).toEqual(
+      uses ? [[2], [2]] : [[2], [0]],
+    );
+  });
+
+  it('large buffers of different lengths are reported as a mismatch', async () => {
+    const ranks = await group(2, { sharedMemory, timeoutMs: 1000 });
+    const results = await Promise.allSettled([
+      ranks[0]!.allReduce(new Float32Array(500_000), 'sum'),
+      ranks[1]!.allReduce(new Float32Array(500_001), 'sum'),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    // In the ring, rank 1 receives a chunk of the expected length and then waits in vain.
+    expect((results[0] as PromiseRejectedResult).reason.code).toBe('DIST_MISMATCH');
+    expect((results[1] as PromiseRejectedResult).reason.code).toBe(
+      uses ? 'DIST_MISMATCH' : 'DIST_TIMEOUT',
+    );
+    expect((results[0] as PromiseRejectedResult).reason.message).toContain(
+      uses
+        ? 'allReduce: rank 1 sent 2000004 bytes where 2000000 were expected (Float32Array)'
+        : 'allReduce: rank 1 sent ',
+    );
+  });
+});
+
+describe('TcpBackend shared memory set-up', () => {
+  it('falls back to TCP on every rank when one rank disallows it', async () => {
+    const masterPort = await freePort();
+    const ranks = [true, false, true].map(
+      (sharedMemory, rank) =>
+        new TcpBackend({ rank, worldSize: 3, masterPort, timeoutMs: 5000, sharedMemory }),
+    );
+    await Promise.all(ranks.map((b) => b.init()));
+    groups.push(ranks);
+    expect(ranks.map((b) => b.usesSharedMemory)).toEqual([false, false, false]);
+    for (const backend of ranks) expect(leftoverFiles(backend)).toEqual([]);
+    const inputs = largeInputs(Float32Array, 3, 400_001);
+    const want = largeReference(inputs, 'sum');
+    await Promise.all(ranks.map((b, r) => b.allReduce(inputs[r]!, 'sum')));
+    for (const buffer of inputs) expect(sameBytes(buffer, want)).toBe(true);
+  });
+
+  it('GORILLA_DIST_SHM=0 turns it off', async () => {
+    process.env.GORILLA_DIST_SHM = '0';
+    try {
+      const ranks = await group(2);
+      expect(ranks.map((b) => b.usesSharedMemory)).toEqual([false, false]);
+    } finally {
+      delete process.env.GORILLA_DIST_SHM;
+    }
   });
 });
 
@@ -207,11 +429,19 @@ describe('TcpBackend failures', () => {
       (rank) => new TcpBackend({ rank, worldSize: 4, masterPort, timeoutMs: 400 }),
     );
     const results = await Promise.allSettled(ranks.map((b) => b.init()));
-    for (const result of results) {
-      const reason = (result as PromiseRejectedResult).reason as CollectiveTimeoutError;
-      expect(reason.code).toBe('DIST_TIMEOUT');
-      expect(reason.waitingFor).toEqual([2, 3]);
-      expect(reason.message).toContain('still waiting for ranks 2, 3 to join');
+    const [host, joiner] = results.map(
+      (result) => (result as PromiseRejectedResult).reason as CollectiveTimeoutError,
+    );
+    expect(host!.code).toBe('DIST_TIMEOUT');
+    expect(host!.waitingFor).toEqual([2, 3]);
+    expect(host!.message).toContain('still waiting for ranks 2, 3 to join');
+    // Rank 1's deadline is a moment after rank 0's (it started later): either it passes too, or
+    // rank 0 has already given up and closed the rendezvous, which rank 1 then reports.
+    if (joiner!.code === 'DIST_TIMEOUT') {
+      expect(joiner!.waitingFor).toEqual([2, 3]);
+    } else {
+      expect(joiner!.code).toBe('DIST_RENDEZVOUS_FAILED');
+      expect(joiner!.message).toContain('closed the connection before every rank joined');
     }
   });
 
