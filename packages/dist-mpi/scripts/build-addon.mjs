@@ -1,4 +1,5 @@
-// Builds the native MPI addon with node-gyp (part of `pnpm build`).
+// Builds the native MPI addon with node-gyp: the package's `install` script (so `npm install
+// @gorilla-ts/dist-mpi` compiles it against the machine's MPI) and part of `pnpm build`.
 //
 // When a prerequisite is missing (no MPI development files, no C++ compiler, no Node headers,
 // no node-gyp, or Windows), it prints one line saying what is missing and exits 0: the
@@ -26,7 +27,8 @@ function skip(reason) {
   console.log(
     `${prefix} MPI addon not built: ${reason}. The mpi backend is unavailable (the rest works); ` +
       'install OpenMPI (Debian/Ubuntu: apt-get install libopenmpi-dev openmpi-bin) and a C++ ' +
-      'compiler, then run `pnpm --filter @gorilla-ts/dist-mpi build`.',
+      'compiler, then run `npm rebuild @gorilla-ts/dist-mpi` (in this repository: ' +
+      '`pnpm --filter @gorilla-ts/dist-mpi build`).',
   );
   process.exit(0);
 }
@@ -63,11 +65,12 @@ if (!nodedir && !cachedHeaders) {
   skip(`Node ${process.version}'s headers not found (set npm_config_nodedir to Node's prefix)`);
 }
 
-let gyp;
+// The workspace's pinned node-gyp, else the one npm (or pnpm) runs install scripts with.
+let gyp = process.env.npm_config_node_gyp;
 try {
   gyp = createRequire(import.meta.url).resolve('node-gyp/bin/node-gyp.js');
 } catch {
-  skip('node-gyp is not installed');
+  if (!gyp || !existsSync(gyp)) skip('node-gyp is not installed');
 }
 
 const config = JSON.stringify({ node: process.version, nodedir, flags });

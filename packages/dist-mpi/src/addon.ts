@@ -92,6 +92,7 @@ export function requireAddon(): MpiAddon {
     `the mpi backend of @gorilla-ts/dist-mpi is unavailable: ${result.reason}. Install ` +
       'OpenMPI (Debian/Ubuntu: apt-get install libopenmpi-dev openmpi-bin; on a cluster, ' +
       '`module load openmpi`) and a C++ compiler, then rebuild the addon: ' +
-      '`pnpm --filter @gorilla-ts/dist-mpi build`',
+      '`npm rebuild @gorilla-ts/dist-mpi` (in the gorilla-ts repository: ' +
+      '`pnpm --filter @gorilla-ts/dist-mpi build`)',
   );
 }

@@ -34,7 +34,7 @@ describe.skipIf(!existsSync(entry))(
       expect(error).toEqual({
         code: 'DIST_BACKEND_UNAVAILABLE',
         message:
-          'the mpi backend of @gorilla-ts/dist-mpi is unavailable: its native addon is not built (/nonexistent/gorilla_dist_mpi.node is missing). Install OpenMPI (Debian/Ubuntu: apt-get install libopenmpi-dev openmpi-bin; on a cluster, `module load openmpi`) and a C++ compiler, then rebuild the addon: `pnpm --filter @gorilla-ts/dist-mpi build`',
+          'the mpi backend of @gorilla-ts/dist-mpi is unavailable: its native addon is not built (/nonexistent/gorilla_dist_mpi.node is missing). Install OpenMPI (Debian/Ubuntu: apt-get install libopenmpi-dev openmpi-bin; on a cluster, `module load openmpi`) and a C++ compiler, then rebuild the addon: `npm rebuild @gorilla-ts/dist-mpi` (in the gorilla-ts repository: `pnpm --filter @gorilla-ts/dist-mpi build`)',
       });
     }, 30_000);
 

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 // Users install single packages from npm: each tarball must install and import on its own,
 // with nothing from this workspace around it.
 const root = resolve(import.meta.dirname, '../../..');
-const packed = ['registry', 'config', 'dist', 'train'] as const;
+const packed = ['registry', 'config', 'dist', 'dist-mpi', 'train', 'models-pointnet'] as const;
 const typescript = join(root, 'node_modules/typescript/bin/tsc');
 
 let work: string;
@@ -152,6 +152,73 @@ console.log(JSON.stringify({ backend: info.name, world: getWorldSize(), moved: J
       world: 1,
       moved: true,
     });
+  }, 180_000);
+
+  test('@gorilla-ts/models-pointnet installs with its own dependencies and classifies points', () => {
+    const dir = emptyProject('uses-pointnet');
+    npmInstall(dir, [
+      '--omit=optional',
+      ...['registry', 'dist', 'train', 'models-pointnet'].map((name) => tarballs.get(name)!),
+      '@tensorflow/tfjs-core@4.22.0',
+    ]);
+    writeFileSync(
+      join(dir, 'main.mjs'),
+      `import * as tf from '@tensorflow/tfjs-core';
+import { MODELS, buildModel } from '@gorilla-ts/registry';
+import { initBackend, parameterCount, setRandomSeed } from '@gorilla-ts/train';
+import '@gorilla-ts/models-pointnet';
+await initBackend({ backend: 'cpu', logger: () => {} });
+setRandomSeed(0);
+const model = buildModel({ type: 'PointNetCls', num_classes: 40, dropout: 0.4 });
+model.eval();
+const { logits } = model.forward(tf.randomNormal([2, 64, 3], 0, 1, 'float32', 1));
+console.log(JSON.stringify({ registered: MODELS.has('PointNetCls'), shape: logits.shape, parameters: parameterCount(model).get('') }));
+`,
+    );
+    expect(JSON.parse(run(process.execPath, ['main.mjs'], dir))).toEqual({
+      registered: true,
+      shape: [2, 40],
+      parameters: 811_048,
+    });
+  }, 180_000);
+
+  test('@gorilla-ts/dist-mpi compiles its addon on install and all-reduces under mpirun', () => {
+    const dir = emptyProject('uses-dist-mpi');
+    npmInstall(dir, [tarballs.get('dist')!, tarballs.get('dist-mpi')!]);
+    writeFileSync(
+      join(dir, 'main.mjs'),
+      `import { allReduce, getRank, getWorldSize, launch } from '@gorilla-ts/dist';
+import { isMpiAvailable, mpiUnavailableReason } from '@gorilla-ts/dist-mpi';
+if (!isMpiAvailable()) {
+  console.log(JSON.stringify({ mpi: false, reason: mpiUnavailableReason() }));
+} else {
+  await launch(async () => {
+    const sum = await allReduce(Float32Array.of(getRank() + 1, 10), 'sum');
+    console.log(JSON.stringify({ mpi: true, rank: getRank(), world: getWorldSize(), sum: [...sum] }));
+  }, 1);
+}
+`,
+    );
+    const hasMpi = spawnSync('mpicc', ['--version'], { stdio: 'ignore' }).status === 0;
+    if (!hasMpi) {
+      // Without MPI the install still succeeds and the package says why the backend is missing.
+      expect(process.env.GORILLA_REQUIRE_MPI, 'GORILLA_REQUIRE_MPI=1 but no mpicc').not.toBe('1');
+      const alone = JSON.parse(run(process.execPath, ['main.mjs'], dir));
+      expect(alone).toMatchObject({ mpi: false, reason: expect.stringContaining('not built') });
+      return;
+    }
+    // Open MPI refuses root (CI containers) and more ranks than cores unless told.
+    const openMpi = run('mpirun', ['--version'], dir).includes('Open MPI');
+    const flags = openMpi ? ['--allow-run-as-root', '--oversubscribe'] : [];
+    const lines = run('mpirun', [...flags, '-np', '2', process.execPath, 'main.mjs'], dir)
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line))
+      .sort((a, b) => a.rank - b.rank);
+    expect(lines).toEqual([
+      { mpi: true, rank: 0, world: 2, sum: [3, 20] },
+      { mpi: true, rank: 1, world: 2, sum: [3, 20] },
+    ]);
   }, 180_000);
 
   test('every pending changeset parses (pnpm changeset status)', () => {
