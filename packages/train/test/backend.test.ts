@@ -1,3 +1,6 @@
+import { execFileSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ensureGradients, gradientsRegistered } from '../src/backend/gradients.js';
@@ -202,6 +205,37 @@ describe('TensorFlow threads with several processes on one machine', () => {
     shareCpuThreads(crowded, 2);
     expect(crowded.TF_NUM_INTRAOP_THREADS).toBe('1'); // never 0
   });
+
+  const noNative = !installed('@tensorflow/tfjs-node');
+  it.skipIf(noNative)(
+    `still says so when tfjs-node-gpu failed first and tfjs-node loads${noNative ? ' (skipped: @tensorflow/tfjs-node is not installed)' : ''}`,
+    () => {
+      // A fresh process, so that no native backend is loaded yet (the built package).
+      const script = `
+        import { selectBackend } from ${JSON.stringify(new URL('../dist/backend/init-backend.js', import.meta.url).href)};
+        const lines = [];
+        await selectBackend('auto', {
+          hasGpu: () => true,
+          importPackage: (name) => name.endsWith('-gpu') ? Promise.reject(new Error('no CUDA')) : import(name),
+        }, (line) => lines.push(line));
+        console.log(JSON.stringify({ lines, intra: process.env.TF_NUM_INTRAOP_THREADS }));`;
+      const env = { ...process.env, LOCAL_WORLD_SIZE: '2' };
+      delete env.TF_NUM_INTRAOP_THREADS;
+      delete env.TF_NUM_INTEROP_THREADS;
+      const output = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+        cwd: fileURLToPath(new URL('..', import.meta.url)),
+        env,
+        encoding: 'utf8',
+      });
+      const { lines, intra } = JSON.parse(output.trim().split('\n').at(-1)!);
+      expect(intra).toBe(String(Math.max(1, Math.floor(availableParallelism() / 2))));
+      expect(lines).toContainEqual(
+        expect.stringMatching(/^backend: 2 processes on this machine \(LOCAL_WORLD_SIZE\)/),
+      );
+      expect(lines.at(-1)).toMatch(/^backend: tensorflow \(@tensorflow\/tfjs-node /);
+    },
+    60_000,
+  );
 
   it('keeps what the user set, and changes nothing for a single process', () => {
     const env: Record<string, string | undefined> = {

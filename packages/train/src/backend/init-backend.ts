@@ -69,6 +69,8 @@ interface BackendState {
   last?: { request: BackendRequest; info: Promise<BackendInfo> };
   /** The native package loaded in this process (both register the backend `tensorflow`). */
   nativePackage?: string;
+  /** What {@link shareCpuThreads} set, said once a native backend loads. */
+  threadSharing?: string;
 }
 
 function backendState(): BackendState {
@@ -202,8 +204,11 @@ async function tryBackend(
   if (native && state.nativePackage !== undefined && state.nativePackage !== packageName) {
     return `failed to load: ${state.nativePackage} is already loaded in this process`;
   }
-  // TensorFlow reads its thread counts once, when the native library loads.
-  const threads = native && state.nativePackage === undefined ? shareCpuThreads() : undefined;
+  // TensorFlow reads its thread counts once, when the native library loads. The line is kept:
+  // after a failed tfjs-node-gpu the variables are set, and tfjs-node must still say so.
+  const firstNative = native && state.nativePackage === undefined;
+  if (firstNative) state.threadSharing ??= shareCpuThreads();
+  const threads = firstNative ? state.threadSharing : undefined;
   try {
     await environment.importPackage(packageName);
   } catch (error) {
