@@ -139,7 +139,7 @@ def main() -> None:
 
     if len(args.seeds) > 1:
         for epoch in range(1, args.epochs + 1):
-            accuracies = [r["testAccuracy"] for r in rows if r["epoch"] == epoch and "seed" in r]
+            accuracies = [r["testAccuracy"] for r in rows if r["epoch"] == epoch]
             print(
                 json.dumps(
                     {

@@ -82,8 +82,6 @@ export class TcpBackend implements ProcessGroupBackend {
   private state: 'new' | 'initializing' | 'ready' | 'destroyed' = 'new';
   private resources: Array<{ close(): void }> = [];
   private shm: SharedMemory | undefined;
-  /** The group's random token (from the rendezvous). */
-  private token: string | undefined;
   private scratch: Uint8Array | undefined;
 
   constructor(options: TcpBackendOptions) {
@@ -178,7 +176,6 @@ export class TcpBackend implements ProcessGroupBackend {
       pid: process.pid,
     };
     const table = await joinRendezvous(socket, request, { deadline, timeoutMs, address });
-    this.token = table.token;
     this.setLocalRanks(table);
     await this.buildMesh(table, accepted, deadline);
     listener.close();
