@@ -219,7 +219,7 @@ describe('TensorFlow threads with several processes on one machine', () => {
           importPackage: (name) => name.endsWith('-gpu') ? Promise.reject(new Error('no CUDA')) : import(name),
         }, (line) => lines.push(line));
         console.log(JSON.stringify({ lines, intra: process.env.TF_NUM_INTRAOP_THREADS }));`;
-      const env = { ...process.env, LOCAL_WORLD_SIZE: '2' };
+      const env: NodeJS.ProcessEnv = { ...process.env, LOCAL_WORLD_SIZE: '2' };
       delete env.TF_NUM_INTRAOP_THREADS;
       delete env.TF_NUM_INTEROP_THREADS;
       const output = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
