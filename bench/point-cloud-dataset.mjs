@@ -4,17 +4,8 @@
 // shift, and clipped Gaussian jitter. The main thread and each worker import this module
 // (`createDataset(options)` is the data loader's worker-module contract).
 
-/** mulberry32: a small seeded generator. */
-function rng(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// train's mulberry32 (its own module, light enough for every worker thread to import).
+import { createRng as rng } from '../packages/train/dist/data/sampler.js';
 
 /** A standard normal draw (Box–Muller). */
 function gaussian(random) {
