@@ -19,6 +19,9 @@ import { writeTextTree } from './fixtures/modelnet-trees.js';
 
 const MODELNET10 = new URL('../../../../shared/data/modelnet10_ply_hdf5_1024', import.meta.url)
   .pathname;
+const ON_DEMAND = process.env.MODELNET_BENCH
+  ? ''
+  : ' (skipped: timings, run with MODELNET_BENCH=1)';
 const RECIPE = { scale: [0.8, 1.25] as [number, number], shift: 0.1 };
 
 function rate(label: string, count: number, run: (i: number) => void): number {
@@ -30,51 +33,58 @@ function rate(label: string, count: number, run: (i: number) => void): number {
   return perSecond;
 }
 
-describe.skipIf(!process.env.MODELNET_BENCH)('data timings', { timeout: 120_000 }, () => {
-  it.skipIf(!existsSync(MODELNET10))('ModelNetH5: load ModelNet10 and read samples', async () => {
-    let start = performance.now();
-    await ensureH5();
-    console.log(`h5wasm init: ${(performance.now() - start).toFixed(0)} ms`);
-    start = performance.now();
-    const train = new ModelNetH5({ dataRoot: MODELNET10, split: 'train' });
-    console.log(
-      `ModelNet10 train (${train.length} shapes) loaded in ${(performance.now() - start).toFixed(0)} ms`,
-    );
-    start = performance.now();
-    const half = new ModelNetH5({ dataRoot: MODELNET10, split: 'train', numPoints: 512 });
-    console.log(
-      `ModelNet10 train at 512 points loaded in ${(performance.now() - start).toFixed(0)} ms`,
-    );
-    expect(half.length).toBe(3991);
-    rate('get() plain', 20000, (i) => train.get(i % train.length));
-    const augmented = new ModelNetH5({ dataRoot: MODELNET10, split: 'train', augment: RECIPE });
-    rate('get() scale+shift', 20000, (i) => augmented.get(i % augmented.length));
-    const full = new ModelNetH5({
-      dataRoot: MODELNET10,
-      split: 'train',
-      augment: {
-        rotate: true,
-        scale: true,
-        shift: true,
-        jitter: true,
-        dropout: true,
-        shuffle: true,
+describe.skipIf(!process.env.MODELNET_BENCH)(
+  `data timings${ON_DEMAND}`,
+  { timeout: 120_000 },
+  () => {
+    it.skipIf(!existsSync(MODELNET10))(
+      `ModelNetH5: load ModelNet10 and read samples${existsSync(MODELNET10) ? '' : ` (skipped: ${MODELNET10} is missing)`}`,
+      async () => {
+        let start = performance.now();
+        await ensureH5();
+        console.log(`h5wasm init: ${(performance.now() - start).toFixed(0)} ms`);
+        start = performance.now();
+        const train = new ModelNetH5({ dataRoot: MODELNET10, split: 'train' });
+        console.log(
+          `ModelNet10 train (${train.length} shapes) loaded in ${(performance.now() - start).toFixed(0)} ms`,
+        );
+        start = performance.now();
+        const half = new ModelNetH5({ dataRoot: MODELNET10, split: 'train', numPoints: 512 });
+        console.log(
+          `ModelNet10 train at 512 points loaded in ${(performance.now() - start).toFixed(0)} ms`,
+        );
+        expect(half.length).toBe(3991);
+        rate('get() plain', 20000, (i) => train.get(i % train.length));
+        const augmented = new ModelNetH5({ dataRoot: MODELNET10, split: 'train', augment: RECIPE });
+        rate('get() scale+shift', 20000, (i) => augmented.get(i % augmented.length));
+        const full = new ModelNetH5({
+          dataRoot: MODELNET10,
+          split: 'train',
+          augment: {
+            rotate: true,
+            scale: true,
+            shift: true,
+            jitter: true,
+            dropout: true,
+            shuffle: true,
+          },
+        });
+        rate('get() all six augmentations', 20000, (i) => full.get(i % full.length));
       },
+    );
+
+    it('SyntheticShapes and FPS', () => {
+      const shapes = new SyntheticShapes({ samplesPerClass: 1000 });
+      rate('SyntheticShapes get()', 5000, (i) => shapes.get(i));
+      const cloud = shapes.get(0).points;
+      const big = new Float32Array(10000 * 6);
+      for (let i = 0; i < big.length; i++) big[i] = cloud[i % cloud.length]! + Math.sin(i) * 0.01;
+      rate('FPS 10,000 -> 1,024 points', 50, () => farthestPointSample(big, 6, 1024));
     });
-    rate('get() all six augmentations', 20000, (i) => full.get(i % full.length));
-  });
+  },
+);
 
-  it('SyntheticShapes and FPS', () => {
-    const shapes = new SyntheticShapes({ samplesPerClass: 1000 });
-    rate('SyntheticShapes get()', 5000, (i) => shapes.get(i));
-    const cloud = shapes.get(0).points;
-    const big = new Float32Array(10000 * 6);
-    for (let i = 0; i < big.length; i++) big[i] = cloud[i % cloud.length]! + Math.sin(i) * 0.01;
-    rate('FPS 10,000 -> 1,024 points', 50, () => farthestPointSample(big, 6, 1024));
-  });
-});
-
-describe.skipIf(!process.env.MODELNET_BENCH)('text layout', () => {
+describe.skipIf(!process.env.MODELNET_BENCH)(`text layout${ON_DEMAND}`, () => {
   it('ModelNetNormalResampled on 10,000-point files', () => {
     const root = mkdtempSync(join(tmpdir(), 'modelnet-bench-'));
     try {
@@ -89,7 +99,7 @@ describe.skipIf(!process.env.MODELNET_BENCH)('text layout', () => {
   });
 });
 
-describe.skipIf(!process.env.MODELNET_BENCH)('augmentation steps', () => {
+describe.skipIf(!process.env.MODELNET_BENCH)(`augmentation steps${ON_DEMAND}`, () => {
   it('each step alone', () => {
     const shapes = new SyntheticShapes({ samplesPerClass: 1 });
     const base = shapes.get(0).points;
