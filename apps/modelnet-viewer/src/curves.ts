@@ -54,7 +54,10 @@ export function chartSvg(
   const ys = all.map(([, y]) => y);
   const [x0, x1] = [Math.min(...xs), Math.max(...xs)];
   let [y0, y1] = [Math.min(...ys), Math.max(...ys)];
-  if (y0 === y1) [y0, y1] = [y0 - 0.5, y1 + 0.5];
+  if (y0 === y1) {
+    const margin = Math.abs(y0) * 0.1 || 0.5;
+    [y0, y1] = [y0 - margin, y1 + margin];
+  }
   const sx = (x: number) => pad.left + ((x - x0) / (x1 - x0 || 1)) * (width - pad.left - pad.right);
   const sy = (y: number) =>
     height - pad.bottom - ((y - y0) / (y1 - y0)) * (height - pad.top - pad.bottom);

@@ -312,6 +312,9 @@ async function start(): Promise<void> {
   $<HTMLInputElement>('#point-size').addEventListener('input', (event) => {
     if (state.view) state.view.pointSize = Number((event.target as HTMLInputElement).value);
   });
+  $<HTMLSelectElement>('#up-axis').addEventListener('change', (event) => {
+    if (state.view) state.view.upAxis = (event.target as HTMLSelectElement).value as 'y' | 'z';
+  });
   $<HTMLInputElement>('#files').addEventListener('change', (event) => {
     const input = event.target as HTMLInputElement;
     openFiles(input.files ?? []).finally(() => {
