@@ -72,7 +72,12 @@ export function chartSvg(
         : '';
     return `<path d="${path}" fill="none" stroke="${color}" stroke-width="2"/>${dots}<text x="${pad.left + 6 + i * 110}" y="14" fill="${color}" font-size="11">${escapeXml(name)}</text>`;
   });
-  const format = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(3));
+  const format = (v: number) =>
+    Number.isInteger(v) || Math.abs(v) >= 100
+      ? v.toFixed(0)
+      : Math.abs(v) < 0.01
+        ? v.toExponential(1)
+        : v.toPrecision(3);
   return `<svg class="chart" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${escapeXml(title)}">
 <rect x="${pad.left}" y="${pad.top}" width="${width - pad.left - pad.right}" height="${height - pad.top - pad.bottom}" fill="#fafafa" stroke="#ccc"/>
 <text x="${pad.left - 4}" y="${pad.top + 8}" text-anchor="end" font-size="10">${format(y1)}</text>
