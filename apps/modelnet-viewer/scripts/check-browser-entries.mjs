@@ -2,7 +2,7 @@
 /**
  * Bundles each browser entry of gorilla-ts with esbuild for `platform: 'browser'` and fails
  * (exit 1) when any of them reaches a Node built-in (`node:fs`, `crypto`, ...), naming the
- * import chain. Prints one JSON line per entry with its minified and gzipped size
+ * import chain, or uses a Node-only global (`Buffer`, `process.env`, `require`). Prints one JSON line per entry with its minified and gzipped size
  * (tfjs-core excluded: it is the app's peer dependency, counted in the viewer's bundle).
  *
  * Usage: node scripts/check-browser-entries.mjs [entry ...]
@@ -19,6 +19,13 @@ import { build } from 'esbuild';
 const here = dirname(dirname(fileURLToPath(import.meta.url)));
 const ENTRIES = ['@gorilla-ts/train/nn', '@gorilla-ts/models-pointnet', '@gorilla-ts/registry'];
 const entries = process.argv.length > 2 ? process.argv.slice(2) : ENTRIES;
+/** Node-only globals a browser lacks (not imports, so esbuild resolves nothing for them). */
+const NODE_GLOBALS = [
+  [/(?<![.\w$])Buffer\s*[.(]/, 'Buffer'],
+  [/(?<![.\w$])process\s*\.\s*(?:env|argv|pid|version|platform|cwd|exit|hrtime)\b/, 'process'],
+  [/(?<![.\w$])(?:__dirname|__filename)\b/, '__dirname/__filename'],
+  [/(?<![.\w$])require\s*\(/, 'require()'],
+];
 const builtins = new Set(builtinModules.flatMap((name) => [name, `node:${name}`]));
 
 /** Records every import of a Node built-in instead of letting esbuild stop at the first. */
@@ -57,6 +64,14 @@ for (const entry of entries) {
     continue;
   }
   const code = result.outputFiles[0].contents;
+  const text = result.outputFiles[0].text;
+  for (const [pattern, name] of NODE_GLOBALS) {
+    const match = pattern.exec(text);
+    if (match)
+      found.push(
+        `the bundle uses the Node global ${name}: …${text.slice(Math.max(0, match.index - 40), match.index + 40)}…`,
+      );
+  }
   if (found.length > 0) {
     failed = true;
     console.error(

@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect, test } from 'vitest';
@@ -28,4 +30,23 @@ test('the check fails on an entry that reaches Node built-ins, naming them', asy
   expect((error as { stderr: string }).stderr).toMatch(
     /@gorilla-ts\/train is not browser-safe: it reaches Node built-ins:\n {2}- .*imports 'node:/,
   );
+}, 60_000);
+
+test('the check fails on an entry that uses Node globals without importing them', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'viewer-entry-'));
+  try {
+    const entry = join(dir, 'entry.js');
+    writeFileSync(
+      entry,
+      "export const header = (json) => Buffer.from(json, 'utf8');\nexport const rank = () => process.env.RANK;\n",
+    );
+    const error = await promisify(execFile)(process.execPath, [script, entry], { cwd: root }).catch(
+      (caught: { code: number; stderr: string }) => caught,
+    );
+    expect((error as { code: number }).code).toBe(1);
+    expect((error as { stderr: string }).stderr).toMatch(/Node global Buffer/);
+    expect((error as { stderr: string }).stderr).toMatch(/Node global process/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }, 60_000);
