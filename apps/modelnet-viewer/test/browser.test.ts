@@ -48,7 +48,13 @@ beforeAll(async () => {
   };
   server = createServer((request, response) => {
     const path = decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname);
-    const file = files[path] ?? join(dist, normalize(path === '/' ? '/index.html' : path));
+    // The build is served from a sub-folder, /app/, as a static host might: its URLs are relative.
+    const inApp = path.startsWith('/app/') ? path.slice('/app'.length) : undefined;
+    const file =
+      files[path] ??
+      (inApp === undefined
+        ? '/nonexistent'
+        : join(dist, normalize(inApp === '/' ? '/index.html' : inApp)));
     if (!file.startsWith(dist) && !Object.values(files).includes(file))
       return response.writeHead(403).end();
     if (!existsSync(file) || !statSync(file).isFile()) return response.writeHead(404).end();
@@ -87,8 +93,8 @@ test('the page classifies the bundled shapes as Node does, with no console error
     if (message.type() === 'error') errors.push(message.text());
   });
   page.on('pageerror', (error) => errors.push(error.message));
-  const query = `?checkpoint=run/epoch_latest.safetensors${inject('metrics') ? '&metrics=run/metrics.jsonl' : ''}`;
-  await page.goto(`${base}/${query}`);
+  const query = `?checkpoint=../run/epoch_latest.safetensors${inject('metrics') ? '&metrics=../run/metrics.jsonl' : ''}`;
+  await page.goto(`${base}/app/${query}`);
   await page.waitForSelector('body[data-state="classified"], body[data-state="failed"]', {
     timeout: 300_000,
   });
@@ -146,7 +152,7 @@ test('the wasm backend in the browser gives the same classes', async () => {
   page.on('console', (message) => {
     if (message.type() === 'error') errors.push(message.text());
   });
-  await page.goto(`${base}/?backend=wasm&checkpoint=run/epoch_latest.safetensors`);
+  await page.goto(`${base}/app/?backend=wasm&checkpoint=/run/epoch_latest.safetensors`);
   await page.waitForSelector('body[data-state="classified"], body[data-state="failed"]', {
     timeout: 300_000,
   });
@@ -179,7 +185,7 @@ test('malformed files give a message in the page, not a blank screen', async () 
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   const uncaught: string[] = [];
   page.on('pageerror', (error) => uncaught.push(error.message));
-  await page.goto(`${base}/`);
+  await page.goto(`${base}/app/`);
   await page.waitForSelector('body[data-state="ready"]', { timeout: 300_000 });
   await page.setInputFiles('#files', [
     {

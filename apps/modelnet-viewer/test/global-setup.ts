@@ -43,7 +43,10 @@ export default async function setup(project: TestProject): Promise<() => void> {
     checkpoint = join(temporary, 'default/epoch_latest.safetensors');
   }
   const runDir = dirname(checkpoint);
-  const metrics = readdirSync(runDir).find((name) => name.endsWith('.jsonl'));
+  const metrics = readdirSync(runDir)
+    .filter((name) => name.endsWith('.jsonl'))
+    .sort()
+    .pop(); // the newest run's (timestamped names)
   project.provide('checkpoint', resolve(checkpoint));
   project.provide('metrics', metrics === undefined ? undefined : join(runDir, metrics));
   return () => {
