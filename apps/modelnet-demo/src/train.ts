@@ -12,7 +12,7 @@
  * learning rate prints with 6 decimals; the samplers and augmentations change every epoch; after
  * a resume every rank holds the same weights; the config is never written to by the builders.
  */
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import {
   Config,
   type DefaultArgs,
@@ -381,6 +381,9 @@ export async function doTrain(
     `training done in ${runTimer.sinceStart().toFixed(1)}s` +
       (lastAccuracy === undefined ? '' : `; validation accuracy ${percent(lastAccuracy)}`) +
       (best === undefined ? '' : `, best ${percent(best.accuracy)} at epoch ${best.epoch}`),
+  );
+  logger.info(
+    `classify in the browser: pnpm --filter modelnet-viewer dev --open "/?checkpoint=/@fs${resolve(logDir, LATEST_CHECKPOINT)}"`,
   );
 }
 

@@ -1,4 +1,4 @@
-import { Module } from '@gorilla-ts/train';
+import { Module } from '@gorilla-ts/train/nn';
 import type * as tf from '@tensorflow/tfjs-core';
 import type { BatchNorm, PointwiseConv } from './layers.js';
 import type { Formulation } from './options.js';

@@ -1,4 +1,4 @@
-import { Module, nextOpSeed } from '@gorilla-ts/train';
+import { Module, nextOpSeed } from '@gorilla-ts/train/nn';
 import * as tf from '@tensorflow/tfjs-core';
 import { linearProduct } from './kernels.js';
 

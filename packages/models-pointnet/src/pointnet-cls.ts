@@ -1,5 +1,5 @@
 import { MODELS } from '@gorilla-ts/registry';
-import { Module } from '@gorilla-ts/train';
+import { Module } from '@gorilla-ts/train/nn';
 import * as tf from '@tensorflow/tfjs-core';
 import { PointNetError } from './errors.js';
 import { PointNetFeatureExtractor } from './feature-extractor.js';

@@ -1,4 +1,4 @@
-import { Module } from '@gorilla-ts/train';
+import { Module } from '@gorilla-ts/train/nn';
 import * as tf from '@tensorflow/tfjs-core';
 import { BatchNorm, LinearLayer, type PointwiseConv } from './layers.js';
 import type { Formulation } from './options.js';

@@ -22,6 +22,13 @@ export {
   type SkippedBackend,
 } from './backend/init-backend.js';
 export {
+  type CheckpointBytesContents,
+  type LoadCheckpointBytesOptions,
+  type LoadCheckpointBytesResult,
+  loadCheckpointBytes,
+  readCheckpointBytes,
+} from './checkpoint/bytes.js';
+export {
   CHECKPOINT_FORMAT,
   type CheckpointContents,
   type LoadCheckpointOptions,
@@ -34,6 +41,12 @@ export {
   type SaveCheckpointOptions,
   saveCheckpoint,
 } from './checkpoint/checkpoint.js';
+export {
+  parseSafetensors,
+  type SafetensorsDtype,
+  SafetensorsFormatError,
+  type SafetensorsTensor,
+} from './checkpoint/safetensors.js';
 export {
   BackendError,
   CheckpointError,

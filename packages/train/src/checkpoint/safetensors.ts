@@ -1,4 +1,7 @@
-import { endianness } from 'node:os';
+/**
+ * The safetensors format, read and written on plain byte arrays. This module imports nothing
+ * Node-only: the browser entry (`@gorilla-ts/train/nn`) parses checkpoints with it.
+ */
 
 /** The dtypes this reader/writer handles (safetensors names). */
 export type SafetensorsDtype =
@@ -61,7 +64,7 @@ const BYTES: Record<SafetensorsDtype, number> = {
 };
 
 const MAX_HEADER = 100_000_000;
-const LITTLE_ENDIAN = endianness() === 'LE';
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**
  * The bytes before the tensor data: an 8-byte little-endian header length, then the JSON header
@@ -95,9 +98,10 @@ export function encodeSafetensors(
     chunks.push(bytes);
   }
   let json = JSON.stringify(header);
-  const length = Buffer.byteLength(json);
+  const encoder = new TextEncoder();
+  const length = encoder.encode(json).byteLength;
   json += ' '.repeat((8 - ((8 + length) % 8)) % 8);
-  const jsonBytes = Buffer.from(json, 'utf8');
+  const jsonBytes = encoder.encode(json);
   const head = new Uint8Array(8 + jsonBytes.byteLength);
   new DataView(head.buffer).setBigUint64(0, BigInt(jsonBytes.byteLength), true);
   head.set(jsonBytes, 8);
@@ -109,10 +113,11 @@ export function encodeSafetensors(
  *
  * @throws {@link SafetensorsFormatError} describing what is wrong in one phrase.
  */
-export function parseSafetensors(buffer: Uint8Array): {
+export function parseSafetensors(input: Uint8Array | ArrayBuffer): {
   tensors: Map<string, SafetensorsTensor>;
   metadata: Record<string, string>;
 } {
+  const buffer = input instanceof Uint8Array ? input : new Uint8Array(input);
   if (buffer.byteLength === 0)
     throw new SafetensorsFormatError('empty', 'the file is empty (0 bytes)');
   if (
@@ -153,7 +158,9 @@ export function parseSafetensors(buffer: Uint8Array): {
   let header: unknown;
   try {
     header = JSON.parse(
-      Buffer.from(buffer.buffer, buffer.byteOffset + 8, Number(headerLength)).toString('utf8'),
+      new TextDecoder('utf-8', { fatal: true }).decode(
+        buffer.subarray(8, 8 + Number(headerLength)),
+      ),
     );
   } catch {
     throw new SafetensorsFormatError(

@@ -1,7 +1,7 @@
 import { MODULES } from '@gorilla-ts/registry';
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
-import { nextOpSeed } from '../random/seed.js';
+import { nextOpSeed } from '../random/global.js';
 import { Module } from './module.js';
 import { registerOnce } from './register.js';
 

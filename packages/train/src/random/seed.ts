@@ -1,20 +1,13 @@
-import { randomInt } from 'node:crypto';
 import { currentRank } from '../utils/rank.js';
-import { RandomGenerator, type RandomState } from './generator.js';
+import { globalRandom } from './global.js';
 
-const GLOBAL = Symbol.for('@gorilla-ts/train.random');
-
-interface GlobalRandom {
-  generator: RandomGenerator;
-  seed: number | undefined;
-}
-
-function globalRandom(): GlobalRandom {
-  const holder = globalThis as typeof globalThis & { [GLOBAL]?: GlobalRandom };
-  // Until setRandomSeed() is called, runs differ (seeded from the OS), as in PyTorch's `random`.
-  holder[GLOBAL] ??= { generator: new RandomGenerator(randomInt(2 ** 47)), seed: undefined };
-  return holder[GLOBAL];
-}
+export {
+  getRandomGenerator,
+  getRandomSeed,
+  getRandomState,
+  nextOpSeed,
+  setRandomState,
+} from './global.js';
 
 /** Options of {@link setRandomSeed}. */
 export interface SetRandomSeedOptions {
@@ -42,33 +35,4 @@ export function setRandomSeed(seed: number, options: SetRandomSeedOptions = {}):
   random.seed = effective;
   options.logger?.(`set random seed: ${effective}`);
   return effective;
-}
-
-/** The seed last given to {@link setRandomSeed} (after the rank shift), or undefined. */
-export function getRandomSeed(): number | undefined {
-  return globalRandom().seed;
-}
-
-/** The package generator (shared by every copy of this package in the process). */
-export function getRandomGenerator(): RandomGenerator {
-  return globalRandom().generator;
-}
-
-/** A seed for one tfjs random op, drawn from the package generator. */
-export function nextOpSeed(): number {
-  return globalRandom().generator.nextSeed();
-}
-
-/** The package generator's state (what a checkpoint stores). */
-export function getRandomState(): RandomState {
-  return globalRandom().generator.getState();
-}
-
-/**
- * Restores the package generator's state.
- *
- * @throws {@link RandomStateError} for anything that is not a saved state.
- */
-export function setRandomState(state: RandomState): void {
-  globalRandom().generator.setState(state);
 }
