@@ -161,7 +161,7 @@ async function negotiate(
 ): Promise<Array<SharedMemory | undefined>> {
   return Promise.all(
     group.map((ex) =>
-      SharedMemory.negotiate(ex, { enabled: enabled(ex.rank), token: 'test', dir, regionBytes }),
+      SharedMemory.negotiate(ex, { enabled: enabled(ex.rank), tag: 'test', dir, regionBytes }),
     ),
   );
 }

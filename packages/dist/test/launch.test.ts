@@ -75,6 +75,7 @@ describe('a rank killed in the middle of a large all-reduce', () => {
             WORLD_SIZE: '2',
             MASTER_ADDR: '127.0.0.1',
             MASTER_PORT: port,
+            GORILLA_DIST_SECRET: 'launch-test-secret',
             GORILLA_DIST_SHM: shm,
           }),
         }),
@@ -97,8 +98,10 @@ describe('a rank killed in the middle of a large all-reduce', () => {
 describe('launch on two machines (two launchers on loopback)', () => {
   it('forms one world of 4 from machineRank 0 and 1, 2 processes each', async () => {
     const url = `tcp://127.0.0.1:${await freePort()}`;
-    const second = runNode(collectives, ['2', '2', '1', url]);
-    const first = runNode(collectives, ['2', '2', '0', url]);
+    // Every machine's launcher has the same secret.
+    const env = cleanEnv({ GORILLA_DIST_SECRET: 'two-machines-secret' });
+    const second = runNode(collectives, ['2', '2', '1', url], { env });
+    const first = runNode(collectives, ['2', '2', '0', url], { env });
     const [a, b] = await Promise.all([first.done, second.done]);
     expect(errors(first.stderr() + second.stderr())).toBe('');
     expect([a.code, b.code]).toEqual([0, 0]);
@@ -122,6 +125,7 @@ describe('workers of an outside launcher', () => {
           WORLD_SIZE: '3',
           MASTER_ADDR: '127.0.0.1',
           MASTER_PORT: port,
+          GORILLA_DIST_SECRET: 'launch-test-secret',
         }),
       }),
     );
