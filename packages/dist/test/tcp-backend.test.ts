@@ -1,8 +1,8 @@
 // Several TcpBackend ranks inside this one process, over real loopback sockets.
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import net from 'node:net';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { OP } from '../src/frame.js';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { encodeHeader, OP } from '../src/frame.js';
 import {
   AddressInUseError,
   CollectiveTimeoutError,
@@ -11,8 +11,8 @@ import {
   TcpBackend,
   type TcpBackendOptions,
 } from '../src/index.js';
-import type { Peer } from '../src/peer.js';
-import { freePort } from './helpers.js';
+import { connectWithRetry, type Peer } from '../src/peer.js';
+import { eventually, freePort } from './helpers.js';
 
 /** The job's secret of these in-process groups. */
 const secret = 'tcp-backend-test-secret';
@@ -488,6 +488,82 @@ describe('TcpBackend failures', () => {
     );
     expect(() => new TcpBackend({ rank: 0, worldSize: 2 })).toThrow('masterPort is required');
   });
+});
+
+describe('TcpBackend and strangers', () => {
+  it('silent and oversized strangers on every listener delay nobody and are closed', async () => {
+    const masterPort = await freePort();
+    // A stranger of each kind connects to every listener (rendezvous, data) as soon as it listens.
+    const strangers: Array<{ kind: string; closed: boolean }> = [];
+    const createServer = net.createServer;
+    const spy = vi.spyOn(net, 'createServer').mockImplementation(((...args: unknown[]) => {
+      const server = (createServer as (...a: unknown[]) => net.Server)(...args);
+      server.once('listening', () => {
+        const { port } = server.address() as net.AddressInfo;
+        for (const kind of ['silent', 'huge']) {
+          const socket = net.connect({ port, host: '127.0.0.1' }, () => {
+            if (kind === 'huge') socket.write(encodeHeader(OP.hello, 0, 0, 0xffff_ffff));
+          });
+          const entry = { kind: `${kind} -> ${port}`, closed: false };
+          socket.on('error', () => {});
+          // Reads (and drops) what arrives, so that it sees the other side close.
+          socket.resume();
+          socket.on('close', () => {
+            entry.closed = true;
+          });
+          strangers.push(entry);
+        }
+      });
+      return server;
+    }) as typeof net.createServer);
+    let ranks: TcpBackend[];
+    try {
+      // Less than the 10 s a stranger gets to authenticate: members must not wait for it.
+      ranks = [0, 1, 2].map(
+        (rank) => new TcpBackend({ rank, worldSize: 3, masterPort, secret, initTimeoutMs: 8000 }),
+      );
+      groups.push(ranks);
+      await Promise.all(ranks.map((b) => b.init()));
+    } finally {
+      spy.mockRestore();
+    }
+    // 1 rendezvous + 3 data listeners.
+    expect(strangers).toHaveLength(8);
+    await Promise.all(ranks.map((b) => b.barrier()));
+    await eventually(() => strangers.every((s) => s.closed), 15_000);
+    expect(strangers.filter((s) => !s.closed).map((s) => s.kind)).toEqual([]);
+  }, 30_000);
+
+  it('a connection that keeps being refused says why every logEveryMs', async () => {
+    const port = await freePort();
+    const lines: string[] = [];
+    const error = await connectWithRetry('127.0.0.1', port, {
+      deadline: Date.now() + 1500,
+      timeoutMs: 1500,
+      rank: 0,
+      what: 'the rendezvous',
+      logEveryMs: 200,
+      log: (line) => lines.push(line),
+    }).catch((e: unknown) => e as DistError);
+    expect(error).toMatchObject({ code: 'DIST_TIMEOUT' });
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines[0]).toMatch(
+      /^\[gorilla-dist\] still trying to reach the rendezvous of rank 0 at 127\.0\.0\.1:\d+ after \d+ s \(of 2 s\): connect ECONNREFUSED/,
+    );
+  });
+
+  it('an unresolvable host fails at once, naming it', async () => {
+    const error = await connectWithRetry('no-such-host.invalid', 29500, {
+      deadline: Date.now() + 60_000,
+      timeoutMs: 60_000,
+      rank: 0,
+      what: 'the rendezvous',
+    }).catch((e: unknown) => e as DistError);
+    expect(error).toMatchObject({ code: 'DIST_RENDEZVOUS_FAILED' });
+    expect((error as DistError).message).toMatch(
+      /^cannot resolve the host "no-such-host\.invalid" of the rendezvous \((ENOTFOUND|EAI_AGAIN|EAI_NONAME|EAI_FAIL)\)/,
+    );
+  }, 30_000);
 });
 
 describe('TcpBackend with one rank', () => {
