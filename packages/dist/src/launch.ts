@@ -83,6 +83,12 @@ function checkInteger(
  *   group in this process, runs `main`, destroys the group and resolves (when `main` throws, the
  *   backend's `abort` ends the job and the error is rethrown). `numGpus` is not used then.
  *
+ * The launcher gives its workers the job's secret (`GORILLA_DIST_SECRET`, else the file named by
+ * `GORILLA_DIST_SECRET_FILE`, else a fresh random one; with `numMachines > 1` it must be set, the
+ * same on every machine), with which every connection of the group authenticates. It refuses more
+ * processes than this machine has devices (visible GPUs, else CPU cores) unless `oversubscribe`,
+ * and fails at once when the host of `distUrl` does not resolve.
+ *
  * When a worker throws, exits non-zero or is killed, the launcher stops the others (SIGTERM, then
  * SIGKILL after `killGraceMs`) and rejects with a {@link WorkerFailedError} naming the rank and its
  * error. SIGINT, SIGTERM or SIGHUP to the launcher stop all workers and reject with
