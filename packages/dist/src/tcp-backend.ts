@@ -271,10 +271,12 @@ export class TcpBackend implements ProcessGroupBackend {
         rank > this.rank &&
         rank < this.worldSize &&
         this.peers[rank] === undefined;
-      if (!valid || socket.destroyed) {
+      if (!valid) {
         socket.destroy();
         return;
       }
+      // Admitted even if it has closed meanwhile: the first exchange with it then fails at once
+      // (DIST_PEER_LOST), rather than this rank waiting for it until the timeout.
       pending.delete(socket);
       socket.ref();
       peer.rank = rank;
