@@ -117,7 +117,7 @@ export class TcpBackend implements ProcessGroupBackend {
     if (worldSize > 1 && !(options.masterPort !== undefined && options.masterPort >= 0)) {
       throw new DistError('DIST_INVALID_ARGUMENT', 'masterPort is required when worldSize > 1');
     }
-    const secret = options.secret ?? readSecret();
+    const secret = options.secret ?? (worldSize > 1 ? readSecret() : undefined);
     if (worldSize > 1 && (secret === undefined || secret === '')) {
       throw new DistError(
         'DIST_AUTH_FAILED',
