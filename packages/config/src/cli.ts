@@ -31,6 +31,11 @@ export interface DefaultArgs {
   readonly machineRank: number;
   /** `--dist-url <url>`: rendezvous address; `auto` picks a free local port. */
   readonly distUrl: string;
+  /**
+   * `--oversubscribe`: start more processes per machine than it has devices (GPUs, or CPU cores
+   * without GPUs), which `launch()` otherwise refuses. `undefined` unless passed.
+   */
+  readonly oversubscribe?: boolean;
   /** `--backend <name>`: the tfjs backend to use. */
   readonly backend?: string;
   /** `--seed <n>`: random seed. */
@@ -144,6 +149,7 @@ function collectOverride(text: string, previous: Override[] | undefined): Overri
  * | `--num-machines <n>` | `numMachines` | `1` |
  * | `--machine-rank <n>` | `machineRank` | `0` |
  * | `--dist-url <url>` | `distUrl` | `'auto'` |
+ * | `--oversubscribe` | `oversubscribe` | none (`launch()`'s `oversubscribe` option) |
  * | `--backend <name>` | `backend` | none |
  * | `--seed <n>` | `seed` | none |
  * | `[overrides...]` | `key=value` pairs, values parsed as YAML | none |
@@ -172,6 +178,10 @@ export function defaultArgumentParser(options: DefaultArgumentParserOptions = {}
       '--dist-url <url>',
       "rendezvous URL of the process group ('auto': a free local port)",
       'auto',
+    )
+    .option(
+      '--oversubscribe',
+      'allow more processes per machine than devices (GPUs, or CPU cores without GPUs)',
     )
     .option('--backend <name>', 'tfjs backend (e.g. tensorflow, wasm, cpu)')
     .option('--seed <n>', 'random seed', integer(undefined))

@@ -277,3 +277,17 @@ describe('mergeCfgAndArgs', () => {
     expect(valid).toEqual({ numGpus: 2, item2: { a: 5, b: 1 } });
   });
 });
+
+describe('--oversubscribe', () => {
+  it('is true when passed, and absent (not copied into the config) otherwise', () => {
+    const passed = parse(['--num-gpus', '8', '--oversubscribe']);
+    expect(passed.options.oversubscribe).toBe(true);
+    expect(passed.explicit.has('oversubscribe')).toBe(true);
+    const absent = parse([]);
+    expect(absent.options.oversubscribe).toBeUndefined();
+    expect(mergeCfgAndArgs(new Config({}), absent).has('oversubscribe')).toBe(false);
+    expect(defaultArgumentParser().helpInformation()).toMatch(
+      /--oversubscribe +allow more processes per machine than devices/,
+    );
+  });
+});

@@ -1,3 +1,5 @@
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import { DistError } from './errors.js';
 
 /** Default collective and rendezvous timeout: 30 minutes, as in PyTorch. */
@@ -18,6 +20,9 @@ export const ENV = {
   timeoutMs: 'GORILLA_DIST_TIMEOUT_MS',
   sharedMemory: 'GORILLA_DIST_SHM',
   worker: 'GORILLA_DIST_WORKER',
+  oversubscribe: 'GORILLA_DIST_OVERSUBSCRIBE',
+  runId: 'GORILLA_DIST_RUN_ID',
+  sharedMemoryDir: 'GORILLA_DIST_SHM_DIR',
   cudaVisibleDevices: 'CUDA_VISIBLE_DEVICES',
 } as const;
 
@@ -129,4 +134,32 @@ export function isLoopback(host: string): boolean {
 /** Formats `host:port`, with brackets around IPv6 hosts. */
 export function formatHostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/**
+ * Checks that `host` resolves, retrying a temporary resolver failure (`EAI_AGAIN`) for 5 s.
+ * Throws a `DIST_INVALID_ARGUMENT` {@link DistError} naming the host and `what` (e.g. `distUrl
+ * tcp://no-such-host:29500`) when it does not.
+ */
+export async function resolveHost(host: string, what: string): Promise<void> {
+  if (isIP(host) !== 0) return;
+  const started = Date.now();
+  for (;;) {
+    try {
+      await lookup(host);
+      return;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'error';
+      if (code === 'EAI_AGAIN' && Date.now() - started < 5000) {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        continue;
+      }
+      throw new DistError(
+        'DIST_INVALID_ARGUMENT',
+        `${what}: cannot resolve the host ${JSON.stringify(host)} (${code}): give the address ` +
+          `(or a resolvable name) of machine 0`,
+        { cause: error },
+      );
+    }
+  }
 }

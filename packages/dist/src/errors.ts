@@ -16,6 +16,8 @@ const DIST_ERROR_BRAND = Symbol.for('gorilla-ts.dist.error');
  * - `DIST_GPU_UNAVAILABLE`: no NVIDIA GPU, or too few with enough free memory ({@link GpuUnavailableError}).
  * - `DIST_BACKEND_UNAVAILABLE`: the requested process-group backend (e.g. `mpi`) is not installed,
  *   not registered, or cannot run here (message says what to install or import).
+ * - `DIST_AUTH_FAILED`: a connection could not prove that it knows the job's secret
+ *   (`GORILLA_DIST_SECRET`), or the secret is missing where one is required.
  * - `DIST_BACKEND_FAILED`: a backend's own transport reported an error (e.g. an MPI error code);
  *   the original is `error.cause`.
  */
@@ -32,7 +34,8 @@ export type DistErrorCode =
   | 'DIST_INTERRUPTED'
   | 'DIST_GPU_UNAVAILABLE'
   | 'DIST_BACKEND_UNAVAILABLE'
-  | 'DIST_BACKEND_FAILED';
+  | 'DIST_BACKEND_FAILED'
+  | 'DIST_AUTH_FAILED';
 
 /** Options accepted by the {@link DistError} constructor. */
 export interface DistErrorOptions {

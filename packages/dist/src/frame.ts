@@ -14,6 +14,16 @@
  * Rendezvous and handshake frames carry UTF-8 JSON payloads; collective frames carry the raw bytes
  * of typed arrays (little-endian on every supported platform).
  *
+ * Every connection (to the rendezvous and between ranks) starts with an authentication exchange
+ * (see `auth.ts`), before anything about the group is sent; until it succeeds, payloads larger
+ * than {@link PRE_AUTH_MAX_PAYLOAD_BYTES} close the connection:
+ *
+ * | direction              | op          | payload                                               |
+ * | ---------------------- | ----------- | ----------------------------------------------------- |
+ * | acceptor -> connector  | `challenge` | 32 random bytes `a`                                   |
+ * | connector -> acceptor  | `auth`      | 32 random bytes `c`, then `HMAC-SHA256(secret, "gorilla-dist/1 connector" . a . c)` |
+ * | acceptor -> connector  | `auth`      | `HMAC-SHA256(secret, "gorilla-dist/1 acceptor" . a . c)` (or `reject`) |
+ *
  * After the `hello` frames, every pair of ranks negotiates same-host shared memory with three
  * `sharedMemory` frames each way (`seq` 0; JSON payloads):
  *
@@ -64,7 +74,16 @@ export const OP = {
   gather: 19,
   barrier: 20,
   sharedMemory: 7,
+  challenge: 8,
+  auth: 9,
 } as const;
+
+/**
+ * Largest payload accepted on a connection that has not authenticated yet: the authentication
+ * frames are 64 bytes at most, so a stranger's huge length header is refused before anything is
+ * allocated for it.
+ */
+export const PRE_AUTH_MAX_PAYLOAD_BYTES = 1024;
 
 /**
  * Bytes per ring segment: each ring step is sent in frames of about this size, so that reducing
@@ -149,13 +168,22 @@ export class FrameDecoder {
   private payload: Uint8Array | undefined;
   private borrowed = false;
   private payloadFill = 0;
+  /**
+   * Largest payload accepted; a longer length header makes {@link FrameDecoder.push} throw before
+   * anything is allocated. Defaults to no limit (4 GiB - 1, what the header can say).
+   */
+  maxPayloadBytes = MAX_PAYLOAD_BYTES;
 
   constructor(
     private readonly onFrame: (frame: Frame) => void,
     private readonly placeFor?: (header: FrameHeader) => Uint8Array | undefined,
   ) {}
 
-  /** Feeds one chunk; calls `onFrame` for every frame it completes. */
+  /**
+   * Feeds one chunk; calls `onFrame` for every frame it completes. Throws a `DIST_AUTH_FAILED`
+   * {@link DistError} on a length header above {@link FrameDecoder.maxPayloadBytes} (the stream
+   * is then unusable: close it).
+   */
   push(chunk: Uint8Array): void {
     let offset = 0;
     while (offset < chunk.byteLength) {
@@ -193,6 +221,12 @@ export class FrameDecoder {
 
   private startPayload(): void {
     const length = this.header.readUInt32LE(0);
+    if (length > this.maxPayloadBytes) {
+      throw new DistError(
+        'DIST_AUTH_FAILED',
+        `refused a frame of ${length} bytes (at most ${this.maxPayloadBytes} are accepted here)`,
+      );
+    }
     const placed =
       length > 0
         ? this.placeFor?.({

@@ -1,9 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { createSecret, readSecret, SECRET_ENV, SECRET_FILE_ENV, SECRET_HINT } from './auth.js';
 import { selectBackendName } from './backend-registry.js';
-import { checkTimeoutMs, ENV, parseDistUrl, readDistEnv } from './env.js';
+import { checkTimeoutMs, ENV, parseDistUrl, readDistEnv, resolveHost } from './env.js';
 import { DistError, type WorkerErrorInfo, WorkerFailedError } from './errors.js';
 import { listVisibleGpuIds } from './gpu.js';
 import { RendezvousServer } from './rendezvous.js';
+import { removeRunFiles, sharedMemoryDir } from './shm.js';
 import { isWorkerErrorMessage, runInProcess, runWorker } from './worker.js';
 
 /** Options of {@link launch}. */
@@ -35,6 +39,12 @@ export interface LaunchOptions<A> {
    * tasks once `mpi` is registered) and `RANK` is unset, else `tcp`.
    */
   backend?: string;
+  /**
+   * Whether to start more processes on this machine than it has devices (visible GPUs, or CPU
+   * cores when no GPU is visible); otherwise `launch()` refuses with `DIST_INVALID_ARGUMENT`.
+   * Defaults to `GORILLA_DIST_OVERSUBSCRIBE=1`, else `false`.
+   */
+  oversubscribe?: boolean;
 }
 
 function checkInteger(
@@ -72,6 +82,12 @@ function checkInteger(
  *   `mpirun`/`srun`), the launcher of that backend started every process: `launch()` joins the
  *   group in this process, runs `main`, destroys the group and resolves (when `main` throws, the
  *   backend's `abort` ends the job and the error is rethrown). `numGpus` is not used then.
+ *
+ * The launcher gives its workers the job's secret (`GORILLA_DIST_SECRET`, else the file named by
+ * `GORILLA_DIST_SECRET_FILE`, else a fresh random one; with `numMachines > 1` it must be set, the
+ * same on every machine), with which every connection of the group authenticates. It refuses more
+ * processes than this machine has devices (visible GPUs, else CPU cores) unless `oversubscribe`,
+ * and fails at once when the host of `distUrl` does not resolve.
  *
  * When a worker throws, exits non-zero or is killed, the launcher stops the others (SIGTERM, then
  * SIGKILL after `killGraceMs`) and rejects with a {@link WorkerFailedError} naming the rank and its
@@ -122,14 +138,27 @@ export async function launch<A = undefined>(
         'empty (node -e or a REPL?): put the launch() call in a script file and run that',
     );
   }
+  const gpuIds = await listVisibleGpuIds();
+  const oversubscribe = options.oversubscribe ?? process.env[ENV.oversubscribe] === '1';
+  checkDeviceCount(numGpus, gpuIds, oversubscribe);
+  const secret = readSecret() ?? (numMachines > 1 ? undefined : createSecret());
+  if (secret === undefined) {
+    throw new DistError(
+      'DIST_AUTH_FAILED',
+      `launch() on ${numMachines} machines needs the job's secret in ${SECRET_ENV}, the same on ` +
+        `every machine: ${SECRET_HINT}`,
+    );
+  }
+  if (distUrl !== 'auto') await resolveHost(url.host, `distUrl ${distUrl}`);
   let server: RendezvousServer | undefined;
   let port = url.port;
   if (machineRank === 0) {
-    server = new RendezvousServer(worldSize);
+    server = new RendezvousServer(worldSize, secret);
     port = await server.listen(url.host, url.port);
   }
+  // Names this machine's shared-memory files, so that whatever a killed worker left is found.
+  const runId = randomBytes(6).toString('hex');
   try {
-    const gpuIds = await listVisibleGpuIds();
     if (gpuIds.length > 0 && numGpus > gpuIds.length) {
       process.stderr.write(
         `[gorilla-dist] warning: ${numGpus} processes share ${gpuIds.length} visible GPU(s)\n`,
@@ -138,6 +167,9 @@ export async function launch<A = undefined>(
     const specs = Array.from({ length: numGpus }, (_, localRank) => {
       const childEnv: NodeJS.ProcessEnv = {
         ...process.env,
+        [SECRET_ENV]: secret,
+        [SECRET_FILE_ENV]: undefined,
+        [ENV.runId]: runId,
         [ENV.rank]: String(machineRank * numGpus + localRank),
         [ENV.localRank]: String(localRank),
         [ENV.worldSize]: String(worldSize),
@@ -155,7 +187,27 @@ export async function launch<A = undefined>(
     await supervise(specs, argv, killGraceMs);
   } finally {
     server?.close();
+    // Files of workers killed in the middle of the shared-memory handshake (see shm.ts).
+    removeRunFiles(runId, sharedMemoryDir());
   }
+}
+
+/**
+ * Refuses more local processes than devices: visible GPUs, or CPU cores without GPUs (each
+ * worker computes on its own device; more only compete for it), unless `oversubscribe`.
+ */
+function checkDeviceCount(numGpus: number, gpuIds: string[], oversubscribe: boolean): void {
+  const devices = gpuIds.length > 0 ? gpuIds.length : availableParallelism();
+  if (numGpus <= devices || oversubscribe) return;
+  const what =
+    gpuIds.length > 0
+      ? `the ${devices} visible GPU${devices === 1 ? '' : 's'} of this machine`
+      : `the ${devices} CPU core${devices === 1 ? '' : 's'} of this machine (no GPU is visible)`;
+  throw new DistError(
+    'DIST_INVALID_ARGUMENT',
+    `numGpus = ${numGpus} processes per machine is more than ${what}: use at most ${devices}, or ` +
+      `pass oversubscribe: true (--oversubscribe, GORILLA_DIST_OVERSUBSCRIBE=1) to start them anyway`,
+  );
 }
 
 /** `process.execArgv` without debugger flags, whose port would clash between workers. */

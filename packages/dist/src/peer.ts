@@ -1,4 +1,5 @@
 import net, { type Socket } from 'node:net';
+import { formatHostPort } from './env.js';
 import { CollectiveTimeoutError, DistError } from './errors.js';
 import { type Frame, FrameDecoder, type FrameHeader, OP, writeFrame } from './frame.js';
 
@@ -44,7 +45,15 @@ export class Peer {
       (header) => this.placeFor(header),
     );
     this.decoder = decoder;
-    socket.on('data', (chunk: Buffer) => decoder.push(chunk));
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        decoder.push(chunk);
+      } catch (error) {
+        // A frame larger than allowed (a stranger before authentication): drop the connection.
+        this.lastSocketError = error as Error;
+        socket.destroy();
+      }
+    });
     socket.on('error', (error) => {
       this.lastSocketError = error;
     });
@@ -99,6 +108,14 @@ export class Peer {
     if (frame) return Promise.resolve(frame);
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => this.waiters.push({ resolve, reject, into }));
+  }
+
+  /**
+   * Limits the payload of the frames still to come (see {@link FrameDecoder.maxPayloadBytes});
+   * a longer length header closes the connection. `undefined` lifts the limit.
+   */
+  limitPayload(bytes: number | undefined): void {
+    this.decoder.maxPayloadBytes = bytes ?? 0xffff_ffff;
   }
 
   /** Whether someone waits for a frame from this peer. */
@@ -175,23 +192,73 @@ export function beforeDeadline<T>(
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Error codes of a host name that does not resolve (`getaddrinfo`). */
+const UNRESOLVED = new Set(['ENOTFOUND', 'EAI_NONAME', 'EAI_FAIL', 'EAI_NODATA']);
+
+/** How long a temporary name-resolution failure (`EAI_AGAIN`) is retried. */
+const RESOLVE_RETRY_MS = 5000;
+
+/** How often a connection that keeps failing says so on stderr, in ms. */
+export const CONNECT_LOG_EVERY_MS = 30_000;
+
+/** Options of {@link connectWithRetry}. */
+export interface ConnectOptions {
+  /** Give up at this time (epoch ms). */
+  deadline: number;
+  /** The timeout behind `deadline`, for the message. */
+  timeoutMs: number;
+  /** The rank being reached, for the message. */
+  rank: number;
+  /** What is being reached (`the rendezvous`), for the message. */
+  what: string;
+  /** Says every `logEveryMs` why it still waits. Defaults to {@link CONNECT_LOG_EVERY_MS}. */
+  logEveryMs?: number;
+  /** Where those lines go. Defaults to stderr. */
+  log?: (line: string) => void;
+}
+
 /**
  * Connects to `host:port`, retrying refused connections (the other side may not listen yet)
- * until `deadline` (epoch ms). Fails with a {@link CollectiveTimeoutError} naming `rank`.
+ * until `deadline` (epoch ms), and saying on stderr every 30 s why it still waits. A host name
+ * that does not resolve fails at once (a temporary resolver failure after 5 s) with a
+ * `DIST_RENDEZVOUS_FAILED` {@link DistError} naming the host; the deadline fails with a
+ * {@link CollectiveTimeoutError} naming `rank`.
  */
 export async function connectWithRetry(
   host: string,
   port: number,
-  options: { deadline: number; timeoutMs: number; rank: number; what: string },
+  options: ConnectOptions,
 ): Promise<Socket> {
   const { deadline, timeoutMs, rank, what } = options;
+  const logEveryMs = options.logEveryMs ?? CONNECT_LOG_EVERY_MS;
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const started = Date.now();
+  let nextLog = started + logEveryMs;
   let delay = 50;
-  let lastError: Error | undefined;
+  let lastError: NodeJS.ErrnoException | undefined;
   while (Date.now() < deadline) {
     try {
       return await connectOnce(host, port, deadline - Date.now());
     } catch (error) {
-      lastError = error as Error;
+      lastError = error as NodeJS.ErrnoException;
+    }
+    const code = lastError.code ?? '';
+    if (UNRESOLVED.has(code) || (code === 'EAI_AGAIN' && Date.now() - started > RESOLVE_RETRY_MS)) {
+      throw new DistError(
+        'DIST_RENDEZVOUS_FAILED',
+        `cannot resolve the host ${JSON.stringify(host)} of ${what} (${code}): check ` +
+          `MASTER_ADDR / distUrl ('tcp://<address of machine 0>:<port>')`,
+        { cause: lastError },
+      );
+    }
+    if (Date.now() >= nextLog) {
+      const waited = Math.round((Date.now() - started) / 1000);
+      log(
+        `[gorilla-dist] still trying to reach ${what} of rank ${rank} at ` +
+          `${formatHostPort(host, port)} after ${waited} s (of ${Math.round(timeoutMs / 1000)} s): ` +
+          `${lastError.message}`,
+      );
+      nextLog = Date.now() + logEveryMs;
     }
     await sleep(Math.min(delay, Math.max(0, deadline - Date.now())));
     delay = Math.min(delay * 2, 1000);
@@ -206,7 +273,6 @@ export async function connectWithRetry(
     { cause: lastError },
   );
 }
-
 function connectOnce(host: string, port: number, timeoutMs: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host, port });

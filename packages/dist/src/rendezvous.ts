@@ -1,11 +1,15 @@
 /**
  * The rendezvous: one process (rank 0, or the launcher of machine 0) listens at
- * MASTER_ADDR:MASTER_PORT; every rank connects, sends `join` with the address of its own data
- * listener, receives `status` frames (the ranks still missing) and finally the `table` of every
- * rank's address plus a random token that authenticates the mesh connections.
+ * MASTER_ADDR:MASTER_PORT; every rank connects, authenticates with the job's secret (`auth.ts`),
+ * sends `join` with the address of its own data listener, receives `status` frames (the ranks
+ * still missing) and finally the `table` of every rank's address plus a random token that
+ * identifies this group on the mesh connections. Connections are served concurrently; one that
+ * does not authenticate within {@link AUTH_TIMEOUT_MS} is closed, and none that has not
+ * authenticated keeps the process alive.
  */
 import { randomBytes } from 'node:crypto';
 import net, { type AddressInfo, type Socket } from 'node:net';
+import { AUTH_TIMEOUT_MS, acceptAuthentication, proveAuthentication } from './auth.js';
 import { formatHostPort, isLoopback } from './env.js';
 import { AddressInUseError, CollectiveTimeoutError, DistError, formatRanks } from './errors.js';
 import { jsonPayload, OP, parseJsonPayload } from './frame.js';
@@ -35,10 +39,21 @@ export interface JoinRequest extends PeerAddress {
 export class RendezvousServer {
   private readonly server = net.createServer();
   private readonly members = new Map<number, { peer: Peer; join: JoinRequest }>();
+  /** Connections that have not authenticated yet. */
+  private readonly strangers = new Set<Socket>();
   private complete = false;
 
-  constructor(readonly worldSize: number) {
-    this.server.on('connection', (socket) => this.accept(socket));
+  /**
+   * @param worldSize - Ranks expected.
+   * @param secret - The job's secret, which every joining rank must prove it knows.
+   */
+  constructor(
+    readonly worldSize: number,
+    private readonly secret: string,
+  ) {
+    this.server.on('connection', (socket) => {
+      this.accept(socket).catch(() => socket.destroy());
+    });
   }
 
   /**
@@ -69,15 +84,34 @@ export class RendezvousServer {
     });
   }
 
-  /** Stops listening and drops connections of ranks still waiting. */
+  /** Stops listening and drops connections of ranks still waiting, and every stranger's. */
   close(): void {
     this.complete = true;
     for (const { peer } of this.members.values()) peer.socket.destroy();
     this.members.clear();
+    this.dropStrangers();
     if (this.server.listening) this.server.close();
   }
 
-  private accept(socket: Socket): void {
+  private dropStrangers(): void {
+    for (const socket of this.strangers) socket.destroy();
+    this.strangers.clear();
+  }
+
+  private async accept(socket: Socket): Promise<void> {
+    if (this.complete) {
+      socket.destroy();
+      return;
+    }
+    // Until it authenticates, the connection neither keeps this process alive nor gets long.
+    socket.unref();
+    this.strangers.add(socket);
+    const timer = setTimeout(() => socket.destroy(), AUTH_TIMEOUT_MS);
+    timer.unref();
+    socket.once('close', () => {
+      clearTimeout(timer);
+      this.strangers.delete(socket);
+    });
     const peer = new Peer(socket, () => {
       for (const [rank, member] of this.members) {
         if (member.peer === peer && !this.complete) {
@@ -86,13 +120,27 @@ export class RendezvousServer {
         }
       }
     });
-    peer.next().then(
-      (frame) => {
-        if (frame.op === OP.join) this.join(peer, parseJsonPayload(frame.payload) as JoinRequest);
-        else this.refuse(peer, 'expected a join message');
-      },
-      () => {},
-    );
+    const authenticated = await acceptAuthentication(peer, this.secret);
+    clearTimeout(timer);
+    this.strangers.delete(socket);
+    if (!authenticated || this.complete) {
+      socket.destroy();
+      return;
+    }
+    socket.ref();
+    const frame = await peer.next().catch(() => undefined);
+    if (frame === undefined) return;
+    let join: JoinRequest | undefined;
+    try {
+      if (frame.op === OP.join) join = parseJsonPayload(frame.payload) as JoinRequest;
+    } catch {
+      // Not JSON: refused below.
+    }
+    if (join === undefined || typeof join !== 'object' || join === null) {
+      this.refuse(peer, 'expected a join message');
+      return;
+    }
+    this.join(peer, join);
   }
 
   private join(peer: Peer, join: JoinRequest): void {
@@ -118,6 +166,7 @@ export class RendezvousServer {
         () => {},
       );
     }
+    this.dropStrangers();
     this.server.close();
   }
 
@@ -161,18 +210,31 @@ export class RendezvousServer {
 }
 
 /**
- * Sends `request` over `socket` (connected to the rendezvous) and waits for the table. Fails with a
- * {@link CollectiveTimeoutError} naming the ranks that had not joined when `deadline` passed.
+ * Authenticates with the job's `secret` over `socket` (connected to the rendezvous), sends
+ * `request` and waits for the table. Fails with a {@link CollectiveTimeoutError} naming the ranks
+ * that had not joined when `deadline` passed, and with `DIST_AUTH_FAILED` when the rendezvous
+ * and this process do not share the secret.
  */
 export async function joinRendezvous(
   socket: Socket,
   request: JoinRequest,
-  options: { deadline: number; timeoutMs: number; address: string },
+  options: { deadline: number; timeoutMs: number; address: string; secret: string },
 ): Promise<RendezvousTable> {
   const server = new Peer(socket);
   server.rank = 0;
   let missing: number[] | undefined;
   const exchange = async (): Promise<RendezvousTable> => {
+    try {
+      await proveAuthentication(server, options.secret, `the rendezvous at ${options.address}`);
+    } catch (error) {
+      if (DistError.isInstance(error) && error.code === 'DIST_AUTH_FAILED') throw error;
+      throw new DistError(
+        'DIST_RENDEZVOUS_FAILED',
+        `the rendezvous host at ${options.address} closed the connection during the handshake: ` +
+          `did rank 0 (or the launcher of machine 0) exit?`,
+        { cause: error },
+      );
+    }
     await server.send(OP.join, 0, 0, jsonPayload(request));
     for (;;) {
       let frame: Awaited<ReturnType<Peer['next']>>;

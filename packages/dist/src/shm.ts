@@ -13,11 +13,95 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import type { NumericArray, ReduceOp } from './backend.js';
 import { bytesOf, divideInPlace, type Exchange, reduceInto, viewLike } from './collectives.js';
+import { ENV } from './env.js';
 import { DistError } from './errors.js';
 import { jsonPayload, parseJsonPayload } from './frame.js';
 
 /** Where shared-memory files go, when this directory exists (Linux). */
 export const SHM_DIR = '/dev/shm';
+
+/** The directory of the shared-memory files: `GORILLA_DIST_SHM_DIR`, else {@link SHM_DIR}. */
+export function sharedMemoryDir(env: Record<string, string | undefined> = process.env): string {
+  return env[ENV.sharedMemoryDir] || SHM_DIR;
+}
+
+/** The first part of the name of every shared-memory file of run (or group) `tag`. */
+function filePrefix(tag: string): string {
+  return `gorilla-dist-${tag}-`;
+}
+
+/**
+ * Removes the shared-memory files of run `runId` (`GORILLA_DIST_RUN_ID`, set by `launch()`)
+ * left in `dir` by workers killed while setting the group up; returns how many it removed.
+ * A file that has already been unlinked, as after every complete set-up, is not there.
+ */
+export function removeRunFiles(runId: string, dir: string): number {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return 0;
+  }
+  let removed = 0;
+  for (const name of names) {
+    if (!name.startsWith(filePrefix(runId))) continue;
+    try {
+      fs.unlinkSync(`${dir}/${name}`);
+      removed++;
+    } catch {
+      // Gone meanwhile, or not ours to remove.
+    }
+  }
+  return removed;
+}
+
+/**
+ * Files of this process that exist under their name right now (between their creation and the
+ * moment every peer has opened them). A signal that ends the process, or its exit, removes
+ * them; otherwise a rank stopped during `init()` would leave them in `/dev/shm`.
+ */
+const liveFiles = new Set<string>();
+const ENDING_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
+
+function removeLiveFiles(): void {
+  for (const path of liveFiles) {
+    try {
+      fs.unlinkSync(path);
+    } catch {
+      // Already gone.
+    }
+  }
+  liveFiles.clear();
+  unwatchEnd();
+}
+
+function onEndingSignal(signal: NodeJS.Signals): void {
+  removeLiveFiles();
+  // Nobody else handles it: end the process as the signal would have (and say so to the parent).
+  if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+}
+
+function watchEnd(): void {
+  if (liveFiles.size !== 1) return;
+  for (const signal of ENDING_SIGNALS) process.on(signal, onEndingSignal);
+  process.on('exit', removeLiveFiles);
+}
+
+function unwatchEnd(): void {
+  for (const signal of ENDING_SIGNALS) process.off(signal, onEndingSignal);
+  process.off('exit', removeLiveFiles);
+}
+
+/**
+ * Test hook: `GORILLA_DIST_FAULT=shm-file:<SIGNAL>` makes a rank send itself that signal right
+ * after creating its shared-memory file, and stall there (a rank killed at the worst moment).
+ */
+async function injectFault(): Promise<void> {
+  const match = /^shm-file:(SIG[A-Z]+)$/.exec(process.env.GORILLA_DIST_FAULT ?? '');
+  if (!match) return;
+  process.kill(process.pid, match[1] as NodeJS.Signals);
+  await new Promise(() => {});
+}
 
 /**
  * Bytes per region: buffers are all-reduced in segments of at most this size. Each rank's file
@@ -35,9 +119,12 @@ export const SHM_STEP_BASE = 0x8000;
 export interface SharedMemoryOptions {
   /** Whether this rank offers shared memory at all. */
   enabled: boolean;
-  /** The group's random token, part of the file name. */
-  token: string;
-  /** Directory of the files. Defaults to {@link SHM_DIR}. */
+  /**
+   * Part of the file names, so that `launch()` can remove the files of its run after its
+   * workers have exited: `GORILLA_DIST_RUN_ID`, or the group's random token.
+   */
+  tag: string;
+  /** Directory of the files. Defaults to `GORILLA_DIST_SHM_DIR`, else {@link SHM_DIR}. */
   dir?: string;
   /** Bytes per region. Defaults to {@link SHM_REGION_BYTES}. */
   regionBytes?: number;
@@ -92,6 +179,8 @@ function createOwnFile(
   let fd: number | undefined;
   try {
     fd = fs.openSync(path, 'wx', 0o600);
+    liveFiles.add(path);
+    watchEnd();
     // Written, not just sized, so that tmpfs allocates the pages now: a /dev/shm too small for
     // them fails here (and the group uses TCP) rather than in the middle of a collective.
     const zeros = Buffer.alloc(Math.min(bytes, 1024 * 1024));
@@ -103,13 +192,19 @@ function createOwnFile(
     return { fd, path };
   } catch {
     if (fd !== undefined) fs.closeSync(fd);
-    try {
-      fs.unlinkSync(path);
-    } catch {
-      // It was never created.
-    }
+    forget(path);
     return undefined;
   }
+}
+
+/** Unlinks one of this process's files. */
+function forget(path: string): void {
+  try {
+    fs.unlinkSync(path);
+  } catch {
+    // Never created, or already gone.
+  }
+  if (liveFiles.delete(path) && liveFiles.size === 0) unwatchEnd();
 }
 
 /** Wraps an I/O error on a shared-memory file (not expected: its pages exist since `init()`). */
@@ -192,9 +287,9 @@ export class SharedMemory {
   }
 
   private async handshake(ex: Exchange, options: SharedMemoryOptions): Promise<boolean> {
-    const dir = options.dir ?? SHM_DIR;
+    const dir = options.dir ?? sharedMemoryDir();
     const nonce = randomBytes(16);
-    const name = `gorilla-dist-${options.token.slice(0, 16)}-${ex.rank}-${randomBytes(6).toString('hex')}`;
+    const name = `${filePrefix(options.tag)}${ex.rank}-${randomBytes(6).toString('hex')}`;
     const own =
       options.enabled && fs.existsSync(dir)
         ? createOwnFile(dir, name, 2 * this.regionBytes, nonce)
@@ -202,6 +297,7 @@ export class SharedMemory {
     if (own) {
       this.fds[ex.rank] = own.fd;
       this.ownPath = own.path;
+      await injectFault();
     }
     const offer: Offer = own ? { path: own.path, nonce: nonce.toString('hex') } : { path: null };
     const peers = Array.from({ length: ex.worldSize }, (_, r) => r).filter((r) => r !== ex.rank);
@@ -248,11 +344,7 @@ export class SharedMemory {
 
   private unlink(): void {
     if (this.ownPath === undefined) return;
-    try {
-      fs.unlinkSync(this.ownPath);
-    } catch {
-      // Already gone.
-    }
+    forget(this.ownPath);
     this.ownPath = undefined;
   }
 

@@ -1,5 +1,13 @@
-import net, { type AddressInfo, type Server } from 'node:net';
+import net, { type AddressInfo, type Server, type Socket } from 'node:net';
 import { hostname } from 'node:os';
+import {
+  AUTH_TIMEOUT_MS,
+  acceptAuthentication,
+  proveAuthentication,
+  readSecret,
+  SECRET_ENV,
+  SECRET_HINT,
+} from './auth.js';
 import type { NumericArray, ProcessGroupBackend, ReduceOp } from './backend.js';
 import {
   directAllGather,
@@ -51,6 +59,13 @@ export interface TcpBackendOptions {
    * environment variable `GORILLA_DIST_SHM` is `0`.
    */
   sharedMemory?: boolean;
+  /**
+   * The job's secret, which every connection of the group proves it knows (an HMAC over random
+   * nonces, both ways) before anything about the group is sent. Required when `worldSize > 1`.
+   * Defaults to `GORILLA_DIST_SECRET`, else the contents of the file named by
+   * `GORILLA_DIST_SECRET_FILE`; `launch()` sets it for the workers it starts.
+   */
+  secret?: string;
 }
 
 type CollectiveName = 'allReduce' | 'broadcast' | 'allGather' | 'gather' | 'barrier';
@@ -83,6 +98,7 @@ export class TcpBackend implements ProcessGroupBackend {
   private resources: Array<{ close(): void }> = [];
   private shm: SharedMemory | undefined;
   private scratch: Uint8Array | undefined;
+  private readonly secret: string;
 
   constructor(options: TcpBackendOptions) {
     const { rank, worldSize } = options;
@@ -101,6 +117,15 @@ export class TcpBackend implements ProcessGroupBackend {
     if (worldSize > 1 && !(options.masterPort !== undefined && options.masterPort >= 0)) {
       throw new DistError('DIST_INVALID_ARGUMENT', 'masterPort is required when worldSize > 1');
     }
+    const secret = options.secret ?? (worldSize > 1 ? readSecret() : undefined);
+    if (worldSize > 1 && (secret === undefined || secret === '')) {
+      throw new DistError(
+        'DIST_AUTH_FAILED',
+        `rank ${rank} of ${worldSize} has no ${SECRET_ENV}, which authenticates the members of ` +
+          `the group: ${SECRET_HINT}`,
+      );
+    }
+    this.secret = secret ?? '';
     this.options = options;
     this.rank = rank;
     this.worldSize = worldSize;
@@ -147,7 +172,7 @@ export class TcpBackend implements ProcessGroupBackend {
     const deadline = Date.now() + this.initTimeoutMs;
     const timeoutMs = this.initTimeoutMs;
     if (this.options.hostRendezvous ?? this.rank === 0) {
-      const server = new RendezvousServer(this.worldSize);
+      const server = new RendezvousServer(this.worldSize, this.secret);
       this.resources.push(server);
       await server.listen(masterAddr, masterPort);
     }
@@ -160,8 +185,15 @@ export class TcpBackend implements ProcessGroupBackend {
     });
     const localAddress = (socket.localAddress ?? '127.0.0.1').replace(/^::ffff:/, '');
     const listener = net.createServer();
-    this.resources.push({ close: () => listener.listening && listener.close() });
-    const accepted = this.acceptPeers(listener);
+    let announceTable: (table: RendezvousTable) => void = () => {};
+    const tableReady = new Promise<RendezvousTable>((resolve) => (announceTable = resolve));
+    const accepted = this.acceptPeers(listener, tableReady);
+    this.resources.push({
+      close: () => {
+        if (listener.listening) listener.close();
+        accepted.close();
+      },
+    });
     const bindHost = isLoopback(localAddress) ? localAddress : undefined;
     await new Promise<void>((resolve, reject) => {
       listener.once('error', reject);
@@ -175,10 +207,17 @@ export class TcpBackend implements ProcessGroupBackend {
       hostname: hostname(),
       pid: process.pid,
     };
-    const table = await joinRendezvous(socket, request, { deadline, timeoutMs, address });
+    const table = await joinRendezvous(socket, request, {
+      deadline,
+      timeoutMs,
+      address,
+      secret: this.secret,
+    });
     this.setLocalRanks(table);
+    announceTable(table);
     await this.buildMesh(table, accepted, deadline);
     listener.close();
+    accepted.close();
     await this.negotiateSharedMemory(table.token, deadline);
     for (const peer of this.peers) if (peer) peer.socket.unref();
   }
@@ -190,29 +229,78 @@ export class TcpBackend implements ProcessGroupBackend {
     this.localSizeValue = this.options.localSize ?? sameHost.length;
   }
 
-  /** Queues incoming connections from higher ranks. */
-  private acceptPeers(listener: Server): { next(): Promise<Peer> } {
-    const queue: Peer[] = [];
-    let wake: (() => void) | undefined;
+  /**
+   * Admits incoming connections from higher ranks, each on its own (a silent stranger delays
+   * nobody): it must authenticate within {@link AUTH_TIMEOUT_MS} and then say `hello` with its
+   * rank and the group's token. Until then it neither keeps the process alive nor may send
+   * more than a few bytes. `close()` drops every connection not admitted.
+   */
+  private acceptPeers(
+    listener: Server,
+    tableReady: Promise<RendezvousTable>,
+  ): { admitted: Promise<void>; close(): void } {
+    const expected = this.worldSize - 1 - this.rank;
+    const pending = new Set<Socket>();
+    let count = 0;
+    let done: () => void = () => {};
+    const admitted = new Promise<void>((resolve) => (done = resolve));
+    if (expected === 0) done();
+    const admit = async (socket: Socket): Promise<void> => {
+      socket.unref();
+      pending.add(socket);
+      const timer = setTimeout(() => socket.destroy(), AUTH_TIMEOUT_MS);
+      timer.unref();
+      socket.once('close', () => {
+        clearTimeout(timer);
+        pending.delete(socket);
+      });
+      const peer = new Peer(socket, (p, error) => this.onPeerLost(p, error));
+      if (!(await acceptAuthentication(peer, this.secret))) return;
+      clearTimeout(timer);
+      const frame = await peer.next();
+      const table = await tableReady;
+      const message =
+        frame.op === OP.hello
+          ? (parseJsonPayload(frame.payload) as { rank?: unknown; token?: unknown })
+          : {};
+      const rank = message.rank;
+      const valid =
+        message.token === table.token &&
+        typeof rank === 'number' &&
+        Number.isInteger(rank) &&
+        rank > this.rank &&
+        rank < this.worldSize &&
+        this.peers[rank] === undefined;
+      if (!valid) {
+        socket.destroy();
+        return;
+      }
+      // Admitted even if it has closed meanwhile: the first exchange with it then fails at once
+      // (DIST_PEER_LOST), rather than this rank waiting for it until the timeout.
+      pending.delete(socket);
+      socket.ref();
+      peer.rank = rank;
+      this.peers[rank] = peer;
+      if (++count === expected) done();
+    };
     listener.on('connection', (socket) => {
-      queue.push(new Peer(socket, (peer, error) => this.onPeerLost(peer, error)));
-      wake?.();
+      admit(socket).catch(() => socket.destroy());
     });
     return {
-      next: async () => {
-        while (queue.length === 0) await new Promise<void>((resolve) => (wake = resolve));
-        return queue.shift()!;
+      admitted,
+      close: () => {
+        for (const socket of pending) socket.destroy();
+        pending.clear();
       },
     };
   }
 
   private async buildMesh(
     table: RendezvousTable,
-    accepted: { next(): Promise<Peer> },
+    accepted: { admitted: Promise<void> },
     deadline: number,
   ): Promise<void> {
-    const peers: Peer[] = [];
-    this.peers = peers;
+    const peers = this.peers;
     const hello = jsonPayload({ rank: this.rank, token: table.token });
     const dial = table.peers
       .filter((peer) => peer.rank < this.rank)
@@ -225,36 +313,15 @@ export class TcpBackend implements ProcessGroupBackend {
         });
         const peer = new Peer(socket, (p, error) => this.onPeerLost(p, error));
         peer.rank = rank;
+        await proveAuthentication(
+          peer,
+          this.secret,
+          `rank ${rank} at ${formatHostPort(host, port)}`,
+        );
         peers[rank] = peer;
         await peer.send(OP.hello, 0, 0, hello);
       });
-    const expected = this.worldSize - 1 - this.rank;
-    const accept = (async () => {
-      for (let count = 0; count < expected; count++) {
-        const peer = await accepted.next();
-        let message: { rank?: unknown; token?: unknown } = {};
-        try {
-          const frame = await peer.next();
-          if (frame.op === OP.hello) message = parseJsonPayload(frame.payload) as typeof message;
-        } catch {
-          // A stray connection that closed or sent garbage: ignore it.
-        }
-        const valid =
-          message.token === table.token &&
-          typeof message.rank === 'number' &&
-          message.rank > this.rank &&
-          message.rank < this.worldSize &&
-          peers[message.rank] === undefined;
-        if (!valid) {
-          peer.socket.destroy();
-          count--;
-          continue;
-        }
-        peer.rank = message.rank as number;
-        peers[peer.rank] = peer;
-      }
-    })();
-    await beforeDeadline(Promise.all([...dial, accept]), deadline, () => {
+    await beforeDeadline(Promise.all([...dial, accepted.admitted]), deadline, () => {
       const missing = table.peers.map((p) => p.rank).filter((r) => r !== this.rank && !peers[r]);
       return new CollectiveTimeoutError(
         'connect',
@@ -280,7 +347,9 @@ export class TcpBackend implements ProcessGroupBackend {
         return payload;
       },
     };
-    const negotiation = SharedMemory.negotiate(tracked, { enabled, token }).then((shm) => {
+    const runId = process.env[ENV.runId] ?? '';
+    const tag = /^[0-9a-z]{1,32}$/i.test(runId) ? runId : token.slice(0, 16);
+    const negotiation = SharedMemory.negotiate(tracked, { enabled, tag }).then((shm) => {
       // Finished after init() gave up (timeout): nobody will close it otherwise.
       if (shm && this.state === 'destroyed') shm.close();
       return shm;

@@ -79,3 +79,16 @@ describe('FrameDecoder placement', () => {
     expect(frames[0]!.payload.buffer).not.toBe(target.buffer);
   });
 });
+
+describe('FrameDecoder payload limit', () => {
+  it('refuses a 4 GiB length header before allocating, and accepts frames within the limit', () => {
+    const frames: Frame[] = [];
+    const decoder = new FrameDecoder((frame) => frames.push(frame));
+    decoder.maxPayloadBytes = 64;
+    decoder.push(Buffer.concat([encodeHeader(9, 0, 0, 64), Buffer.alloc(64, 7)]));
+    expect(frames.map((f) => f.payload.byteLength)).toEqual([64]);
+    expect(() => decoder.push(encodeHeader(1, 0, 0, 0xffff_ffff))).toThrow(
+      'refused a frame of 4294967295 bytes (at most 64 are accepted here)',
+    );
+  });
+});

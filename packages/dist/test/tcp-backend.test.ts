@@ -1,8 +1,8 @@
 // Several TcpBackend ranks inside this one process, over real loopback sockets.
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
-import { OP } from '../src/frame.js';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { encodeHeader, OP } from '../src/frame.js';
 import {
   AddressInUseError,
   CollectiveTimeoutError,
@@ -11,8 +11,11 @@ import {
   TcpBackend,
   type TcpBackendOptions,
 } from '../src/index.js';
-import type { Peer } from '../src/peer.js';
-import { freePort } from './helpers.js';
+import { connectWithRetry, type Peer } from '../src/peer.js';
+import { eventually, freePort } from './helpers.js';
+
+/** The job's secret of these in-process groups. */
+const secret = 'tcp-backend-test-secret';
 
 let groups: TcpBackend[][] = [];
 
@@ -20,7 +23,8 @@ async function group(n: number, options: Partial<TcpBackendOptions> = {}): Promi
   const masterPort = await freePort();
   const ranks = Array.from(
     { length: n },
-    (_, rank) => new TcpBackend({ rank, worldSize: n, masterPort, timeoutMs: 5000, ...options }),
+    (_, rank) =>
+      new TcpBackend({ rank, worldSize: n, masterPort, secret, timeoutMs: 5000, ...options }),
   );
   await Promise.all(ranks.map((backend) => backend.init()));
   groups.push(ranks);
@@ -146,11 +150,17 @@ describe('TcpBackend collectives (in one process)', () => {
 /** Whether this machine has /dev/shm (else the groups fall back to TCP and say so). */
 const hasShm = existsSync('/dev/shm');
 
-/** Files of this group's shared memory still in /dev/shm. */
-function leftoverFiles(backend: TcpBackend): string[] {
-  const token = (backend as unknown as { token?: string }).token;
-  if (!hasShm || token === undefined) return [];
-  return readdirSync('/dev/shm').filter((name) => name.includes(token.slice(0, 16)));
+/** This file's groups put their shared-memory files here (GORILLA_DIST_SHM_DIR). */
+const shmDir = hasShm ? mkdtempSync('/dev/shm/gorilla-dist-test-') : undefined;
+if (shmDir !== undefined) process.env.GORILLA_DIST_SHM_DIR = shmDir;
+afterAll(() => {
+  if (shmDir !== undefined) rmSync(shmDir, { recursive: true, force: true });
+  delete process.env.GORILLA_DIST_SHM_DIR;
+});
+
+/** Shared-memory files still in that directory (none once every group is set up). */
+function leftoverFiles(): string[] {
+  return shmDir === undefined ? [] : readdirSync(shmDir);
 }
 
 /** Large inputs: `size` elements per rank, exact in float32 (multiples of 1/8). */
@@ -216,7 +226,7 @@ describe.each([
     async (n) => {
       const ranks = await group(n, { sharedMemory });
       for (const backend of ranks) expect(backend.usesSharedMemory).toBe(uses);
-      for (const backend of ranks) expect(leftoverFiles(backend)).toEqual([]);
+      expect(leftoverFiles()).toEqual([]);
       // More than one 1 MiB ring segment per chunk, and more than one 4 MiB region.
       const size = n === 2 ? 600_001 : 1_300_003;
       for (const op of ['sum', 'mean', 'max', 'min'] as const) {
@@ -332,12 +342,12 @@ describe('TcpBackend shared memory set-up', () => {
     const masterPort = await freePort();
     const ranks = [true, false, true].map(
       (sharedMemory, rank) =>
-        new TcpBackend({ rank, worldSize: 3, masterPort, timeoutMs: 5000, sharedMemory }),
+        new TcpBackend({ rank, worldSize: 3, masterPort, secret, timeoutMs: 5000, sharedMemory }),
     );
     await Promise.all(ranks.map((b) => b.init()));
     groups.push(ranks);
     expect(ranks.map((b) => b.usesSharedMemory)).toEqual([false, false, false]);
-    for (const backend of ranks) expect(leftoverFiles(backend)).toEqual([]);
+    expect(leftoverFiles()).toEqual([]);
     const inputs = largeInputs(Float32Array, 3, 400_001);
     const want = largeReference(inputs, 'sum');
     await Promise.all(ranks.map((b, r) => b.allReduce(inputs[r]!, 'sum')));
@@ -426,7 +436,7 @@ describe('TcpBackend failures', () => {
   it('the rendezvous times out naming the ranks that never joined', async () => {
     const masterPort = await freePort();
     const ranks = [0, 1].map(
-      (rank) => new TcpBackend({ rank, worldSize: 4, masterPort, timeoutMs: 400 }),
+      (rank) => new TcpBackend({ rank, worldSize: 4, masterPort, secret, timeoutMs: 400 }),
     );
     const results = await Promise.allSettled(ranks.map((b) => b.init()));
     const [host, joiner] = results.map(
@@ -448,8 +458,8 @@ describe('TcpBackend failures', () => {
   it('refuses a rank whose world size disagrees', async () => {
     const masterPort = await freePort();
     const results = await Promise.allSettled([
-      new TcpBackend({ rank: 0, worldSize: 2, masterPort, timeoutMs: 1000 }).init(),
-      new TcpBackend({ rank: 1, worldSize: 3, masterPort, timeoutMs: 1000 }).init(),
+      new TcpBackend({ rank: 0, worldSize: 2, masterPort, secret, timeoutMs: 1000 }).init(),
+      new TcpBackend({ rank: 1, worldSize: 3, masterPort, secret, timeoutMs: 1000 }).init(),
     ]);
     const reason = (results[1] as PromiseRejectedResult).reason as DistError;
     expect(reason.code).toBe('DIST_RENDEZVOUS_FAILED');
@@ -463,7 +473,7 @@ describe('TcpBackend failures', () => {
     await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
     const { port } = holder.address() as net.AddressInfo;
     try {
-      const backend = new TcpBackend({ rank: 0, worldSize: 2, masterPort: port });
+      const backend = new TcpBackend({ rank: 0, worldSize: 2, masterPort: port, secret });
       const error = await backend.init().catch((e: unknown) => e);
       expect(AddressInUseError.isInstance(error)).toBe(true);
       expect(error).toMatchObject({ host: '127.0.0.1', port, code: 'DIST_ADDRESS_IN_USE' });
@@ -473,11 +483,87 @@ describe('TcpBackend failures', () => {
   });
 
   it('rejects bad arguments with DIST_INVALID_ARGUMENT', () => {
-    expect(() => new TcpBackend({ rank: 2, worldSize: 2, masterPort: 1 })).toThrow(
+    expect(() => new TcpBackend({ rank: 2, worldSize: 2, masterPort: 1, secret })).toThrow(
       'rank must be an integer in [0, 2), got 2',
     );
     expect(() => new TcpBackend({ rank: 0, worldSize: 2 })).toThrow('masterPort is required');
   });
+});
+
+describe('TcpBackend and strangers', () => {
+  it('silent and oversized strangers on every listener delay nobody and are closed', async () => {
+    const masterPort = await freePort();
+    // A stranger of each kind connects to every listener (rendezvous, data) as soon as it listens.
+    const strangers: Array<{ kind: string; closed: boolean }> = [];
+    const createServer = net.createServer;
+    const spy = vi.spyOn(net, 'createServer').mockImplementation(((...args: unknown[]) => {
+      const server = (createServer as (...a: unknown[]) => net.Server)(...args);
+      server.once('listening', () => {
+        const { port } = server.address() as net.AddressInfo;
+        for (const kind of ['silent', 'huge']) {
+          const socket = net.connect({ port, host: '127.0.0.1' }, () => {
+            if (kind === 'huge') socket.write(encodeHeader(OP.hello, 0, 0, 0xffff_ffff));
+          });
+          const entry = { kind: `${kind} -> ${port}`, closed: false };
+          socket.on('error', () => {});
+          // Reads (and drops) what arrives, so that it sees the other side close.
+          socket.resume();
+          socket.on('close', () => {
+            entry.closed = true;
+          });
+          strangers.push(entry);
+        }
+      });
+      return server;
+    }) as typeof net.createServer);
+    let ranks: TcpBackend[];
+    try {
+      // Less than the 10 s a stranger gets to authenticate: members must not wait for it.
+      ranks = [0, 1, 2].map(
+        (rank) => new TcpBackend({ rank, worldSize: 3, masterPort, secret, initTimeoutMs: 8000 }),
+      );
+      groups.push(ranks);
+      await Promise.all(ranks.map((b) => b.init()));
+    } finally {
+      spy.mockRestore();
+    }
+    // 1 rendezvous + 3 data listeners.
+    expect(strangers).toHaveLength(8);
+    await Promise.all(ranks.map((b) => b.barrier()));
+    await eventually(() => strangers.every((s) => s.closed), 15_000);
+    expect(strangers.filter((s) => !s.closed).map((s) => s.kind)).toEqual([]);
+  }, 30_000);
+
+  it('a connection that keeps being refused says why every logEveryMs', async () => {
+    const port = await freePort();
+    const lines: string[] = [];
+    const error = await connectWithRetry('127.0.0.1', port, {
+      deadline: Date.now() + 1500,
+      timeoutMs: 1500,
+      rank: 0,
+      what: 'the rendezvous',
+      logEveryMs: 200,
+      log: (line) => lines.push(line),
+    }).catch((e: unknown) => e as DistError);
+    expect(error).toMatchObject({ code: 'DIST_TIMEOUT' });
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines[0]).toMatch(
+      /^\[gorilla-dist\] still trying to reach the rendezvous of rank 0 at 127\.0\.0\.1:\d+ after \d+ s \(of 2 s\): connect ECONNREFUSED/,
+    );
+  });
+
+  it('an unresolvable host fails at once, naming it', async () => {
+    const error = await connectWithRetry('no-such-host.invalid', 29500, {
+      deadline: Date.now() + 60_000,
+      timeoutMs: 60_000,
+      rank: 0,
+      what: 'the rendezvous',
+    }).catch((e: unknown) => e as DistError);
+    expect(error).toMatchObject({ code: 'DIST_RENDEZVOUS_FAILED' });
+    expect((error as DistError).message).toMatch(
+      /^cannot resolve the host "no-such-host\.invalid" of the rendezvous \((ENOTFOUND|EAI_AGAIN|EAI_NONAME|EAI_FAIL)\)/,
+    );
+  }, 30_000);
 });
 
 describe('TcpBackend with one rank', () => {
