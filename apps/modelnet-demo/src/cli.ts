@@ -8,6 +8,7 @@
  */
 import { downloadCommand } from './download-command.js';
 import { runCommand } from './errors.js';
+import { exportCommand } from './export-command.js';
 import { testCommand } from './test.js';
 import { trainCommand } from './train.js';
 
@@ -20,6 +21,7 @@ commands:
   train      train PointNet (default config: configs/default.yaml, synthetic shapes)
   test       evaluate a checkpoint: accuracies, per-class table, confusion matrix PNG + CSV
   download   download ModelNet40 into data/ (for configs/modelnet40.yaml)
+  export     export a checkpoint's weights for PyTorch (safetensors, load_state_dict strict)
 
 Run '<command> --help' for its options. Through pnpm: pnpm --filter modelnet-demo train|eval|download.`;
 
@@ -27,6 +29,7 @@ const COMMANDS: Record<string, (argv: readonly string[]) => Promise<void>> = {
   train: trainCommand,
   test: testCommand,
   download: downloadCommand,
+  export: exportCommand,
 };
 
 const [name, ...argv] = process.argv.slice(2);
