@@ -104,8 +104,8 @@ describe('loading PyTorch weights', () => {
         rename: { '3.': 'head.', '1.running_var': '1.running_variance' },
       }),
     );
-    expect(error.missing.sort()).toEqual(['1.running_var', '3.bias', '3.weight']);
-    expect(error.unexpected.sort()).toEqual(['1.running_variance', 'head.bias', 'head.weight']);
+    expect([...error.missing].sort()).toEqual(['1.running_var', '3.bias', '3.weight']);
+    expect([...error.unexpected].sort()).toEqual(['1.running_variance', 'head.bias', 'head.weight']);
     await loadCheckpoint(model, file('ddp.pth'), {
       rename: { 'module.3.': '3.', 'module.': '' },
     });
