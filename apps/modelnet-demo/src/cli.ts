@@ -6,6 +6,7 @@
  * its contract requires: with `--num-gpus N` it re-runs this script, with the same arguments,
  * once per worker.
  */
+import { doctorCommand } from './doctor-command.js';
 import { downloadCommand } from './download-command.js';
 import { runCommand } from './errors.js';
 import { exportCommand } from './export-command.js';
@@ -22,6 +23,7 @@ commands:
   test       evaluate a checkpoint: accuracies, per-class table, confusion matrix PNG + CSV
   download   download ModelNet40 into data/ (for configs/modelnet40.yaml)
   export     export a checkpoint's weights for PyTorch (safetensors, load_state_dict strict)
+  doctor     report backends, CUDA libraries, CPU, GPUs, MPI, /dev/shm and versions (--json)
 
 Run '<command> --help' for its options. Through pnpm: pnpm --filter modelnet-demo train|eval|download.`;
 
@@ -30,6 +32,7 @@ const COMMANDS: Record<string, (argv: readonly string[]) => Promise<void>> = {
   test: testCommand,
   download: downloadCommand,
   export: exportCommand,
+  doctor: doctorCommand,
 };
 
 const [name, ...argv] = process.argv.slice(2);

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { readFileSync, statfsSync } from 'node:fs';
+import { existsSync, readFileSync, statfsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { delimiter } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,10 +22,15 @@ const VERSION = (
 function doctor(
   args: string[],
   env: NodeJS.ProcessEnv = process.env,
+  cwd?: string,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env, timeout: 240_000 }, (error, stdout, stderr) =>
-      resolve({ code: error === null ? 0 : Number(error.code ?? 1), stdout, stderr }),
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { env, cwd, timeout: 240_000 },
+      (error, stdout, stderr) =>
+        resolve({ code: error === null ? 0 : Number(error.code ?? 1), stdout, stderr }),
     );
   });
 }
@@ -130,6 +135,29 @@ describe('gorilla-ts doctor', () => {
     expect(plain.stdout).toContain(
       'gpu 0                         NVIDIA H200, 143156 MiB free (GPU-2cf37f14-4405-ac65-4900-fe34c2ec0462)',
     );
+  }, 120_000);
+
+  it("run in a project that has @gorilla-ts/dist-mpi, reports its addon and MPI's library version", async () => {
+    // apps/modelnet-demo depends on dist-mpi; this package does not (doctor also looks in the cwd's project).
+    const project = fileURLToPath(new URL('../../../apps/modelnet-demo/', import.meta.url));
+    const { code, stdout, stderr } = await doctor(
+      ['doctor', '--json', '--no-load'],
+      process.env,
+      project,
+    );
+    expect(code, stderr).toBe(0);
+    const inProject = JSON.parse(stdout) as DoctorReport;
+    expect(inProject.packages['@gorilla-ts/dist-mpi']).toBe(VERSION);
+    expect(inProject.mpi.addon).not.toBeNull();
+    const addon = fileURLToPath(
+      new URL('../../dist-mpi/native/build/Release/gorilla_dist_mpi.node', import.meta.url),
+    );
+    if (existsSync(addon)) {
+      expect(inProject.mpi.addon).toMatchObject({ built: true });
+      expect(inProject.mpi.addon!.libraryVersion).toMatch(/MPI/);
+    } else {
+      expect(inProject.mpi.addon!.reason).toBeTruthy();
+    }
   }, 120_000);
 
   it('an unknown option exits with 2 and says so', async () => {

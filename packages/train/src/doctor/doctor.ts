@@ -157,15 +157,31 @@ function packageInfo(name: string): { version: string; dir: string } | null {
   return null;
 }
 
+/**
+ * A package's ESM entry file: its `exports['.']` `import`/`default` condition, else `module` or
+ * `main` (a `require.resolve` would miss ESM-only packages).
+ */
 function resolveEntry(name: string): string | null {
-  for (const require of resolvers()) {
-    try {
-      return require.resolve(name);
-    } catch {
-      // next
-    }
-  }
-  return null;
+  const info = packageInfo(name);
+  if (info === null) return null;
+  type Exports = string | { import?: Exports; default?: Exports; node?: Exports };
+  const manifest = JSON.parse(readFileSync(join(info.dir, 'package.json'), 'utf8')) as {
+    exports?: Exports | Record<string, Exports>;
+    module?: string;
+    main?: string;
+  };
+  const pick = (value: Exports | undefined): string | undefined =>
+    typeof value === 'string' || value === undefined
+      ? value
+      : (pick(value.node) ?? pick(value.import) ?? pick(value.default));
+  const exported = manifest.exports;
+  const root =
+    typeof exported === 'object' && exported !== null && '.' in exported
+      ? pick((exported as Record<string, Exports>)['.'])
+      : pick(exported as Exports | undefined);
+  const entry = root ?? manifest.main ?? 'index.js';
+  const path = join(info.dir, entry);
+  return existsSync(path) ? path : null;
 }
 
 function run(
