@@ -105,7 +105,11 @@ describe('loading PyTorch weights', () => {
       }),
     );
     expect([...error.missing].sort()).toEqual(['1.running_var', '3.bias', '3.weight']);
-    expect([...error.unexpected].sort()).toEqual(['1.running_variance', 'head.bias', 'head.weight']);
+    expect([...error.unexpected].sort()).toEqual([
+      '1.running_variance',
+      'head.bias',
+      'head.weight',
+    ]);
     await loadCheckpoint(model, file('ddp.pth'), {
       rename: { 'module.3.': '3.', 'module.': '' },
     });
@@ -199,6 +203,18 @@ describe('loading PyTorch weights', () => {
       expect(error.code, name).toBe('CHECKPOINT_UNSAFE');
       expect(error.message, name).toContain(says);
     }
+  });
+
+  it('refuses compressed entries (zip bombs) and views larger than their storage', async () => {
+    const archive = unzipSync(readFileSync(file('plain.pth')));
+    const deflated = join(temp.dir, 'deflated.pth');
+    writeFileSync(deflated, zipSync(archive, { level: 6 }));
+    const bomb = await rejection(loadCheckpoint(makeModel(), deflated));
+    expect(bomb.code).toBe('CHECKPOINT_INVALID');
+    expect(bomb.message).toContain('compressed entries');
+    const broadcast = await rejection(readCheckpoint(file('broadcast.pth')));
+    expect(broadcast.code).toBe('CHECKPOINT_INVALID');
+    expect(broadcast.message).toContain('more elements than its storage');
   });
 
   it("refuses PyTorch's pre-1.6 bare-pickle format with the command that converts it", async () => {

@@ -63,11 +63,23 @@ export function readPytorchArchive(
     code: 'CHECKPOINT_INVALID' | 'CHECKPOINT_UNSUPPORTED' = 'CHECKPOINT_INVALID',
   ) => new CheckpointError(code, filename, `Cannot load checkpoint '${filename}': ${message}`);
   let files: Record<string, Uint8Array>;
+  const compressed: string[] = [];
   try {
-    files = unzipSync(bytes);
+    // torch.save stores every entry uncompressed; refusing compressed ones rules out zip bombs.
+    files = unzipSync(bytes, {
+      filter: (file) => {
+        if (file.compression !== 0) compressed.push(file.name);
+        return file.compression === 0;
+      },
+    });
   } catch (error) {
     throw fail(
       `it is a zip archive (a PyTorch .pth/.pt file?) that cannot be read: ${(error as Error).message} (truncated or damaged?).`,
+    );
+  }
+  if (compressed.length > 0) {
+    throw fail(
+      `it has compressed entries (${compressed.slice(0, 3).join(', ')}), which torch.save never writes.`,
     );
   }
   const pickles = Object.keys(files).filter((name) => /^[^/]+\/data\.pkl$/.test(name));
@@ -175,6 +187,11 @@ class TensorRef {
     let last = offset;
     for (let axis = 0; axis < shape.length; axis += 1) {
       if (shape[axis]! > 0) last += (shape[axis]! - 1) * stride[axis]!;
+    }
+    if (count > available) {
+      throw fail(
+        `a tensor [${shape.join(', ')}] has more elements than its storage '${storage.key}' (${available}); overlapping views are not read.`,
+      );
     }
     if (count > 0 && (offset < 0 || last >= available || stride.some((s) => s < 0))) {
       throw fail(
@@ -546,7 +563,8 @@ class RestrictedUnpickler {
         // _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata])
         const [storage, offset, size, stride] = a;
         const ints = (value: unknown): value is PickleTuple =>
-          value instanceof PickleTuple && value.items.every((item) => Number.isSafeInteger(item));
+          value instanceof PickleTuple &&
+          value.items.every((item) => Number.isSafeInteger(item) && (item as number) >= 0);
         if (
           !(storage instanceof StorageRef) ||
           typeof offset !== 'number' ||
