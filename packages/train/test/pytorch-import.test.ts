@@ -337,7 +337,13 @@ describe('Trainer loadFrom with a key mapping', () => {
       now: fakeClock(),
       defaultHooks: { tensorboard: false, checkpoint: false },
       loadFrom: { filename: out, stripPrefix: 'module.' },
-      hooks: [{ beforeRun: (t) => void (seen = weightsOf(t.model)) }],
+      hooks: [
+        {
+          beforeRun: (t) => {
+            seen = weightsOf(t.model);
+          },
+        },
+      ],
     });
     await trainer.fit();
     logger.close();
