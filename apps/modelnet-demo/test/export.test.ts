@@ -7,6 +7,7 @@ import { PointNetCls } from '@gorilla-ts/models-pointnet';
 import {
   CheckpointError,
   initBackend,
+  loadCheckpoint,
   SGD,
   saveCheckpoint,
   setRandomSeed,
@@ -85,11 +86,12 @@ async function run(argv: string[]): Promise<string> {
 describe('modelnet-demo export --to pytorch', () => {
   for (const tnets of [false, true]) {
     it.skipIf(torchMissing)(
-      `gorilla3d's PointNetCls${tnets ? ' with T-Nets' : ''} loads it strictly and gives the same logits${reason}`,
+      `gorilla3d's PointNetCls${tnets ? ' with T-Nets' : ''} loads it strictly and gives the same logits, and its .pth loads back${reason}`,
       async () => {
         const options = tnets ? { inputTransform: true, featureTransform: true } : {};
         const { model, checkpoint, name } = await trainedCheckpoint(options);
         const out = join(work, `${name}.torch.safetensors`);
+        const pth = join(work, `${name}.changed.pth`);
         const printed = await run([checkpoint, '--to', 'pytorch', out]);
         const tensors = tnets ? 111 : 37;
         expect(printed).toContain(`Wrote ${tensors} tensors to ${out} (left out `);
@@ -110,15 +112,21 @@ model.eval()
 points = torch.tensor(json.loads(sys.stdin.read()), dtype=torch.float32).transpose(1, 2)
 with torch.no_grad():
     logits = model(points)
-print(json.dumps({"logits": logits.tolist(), "nbt": str(state["bn_layers.0.num_batches_tracked"].dtype), "n": int(state["bn_layers.0.num_batches_tracked"])}))
+    # The other way: change the weights in PyTorch and save them as a .pth state dict.
+    torch.manual_seed(0)
+    for parameter in model.parameters():
+        parameter.add_(0.01 * torch.randn_like(parameter))
+    changed = model(points)
+torch.save(model.state_dict(), sys.argv[3])
+print(json.dumps({"logits": logits.tolist(), "changed": changed.tolist(), "nbt": str(state["bn_layers.0.num_batches_tracked"].dtype), "n": int(state["bn_layers.0.num_batches_tracked"])}))
 `;
         const reply = JSON.parse(
-          execFileSync(PYTHON, ['-c', script, BENCH, out], {
+          execFileSync(PYTHON, ['-c', script, BENCH, out, pth], {
             input: JSON.stringify(points.arraySync()),
             encoding: 'utf8',
             maxBuffer: 64 * 1024 * 1024,
           }),
-        ) as { logits: number[][]; nbt: string; n: number };
+        ) as { logits: number[][]; changed: number[][]; nbt: string; n: number };
         expect(reply.nbt).toBe('torch.int64');
         expect(reply.n).toBe(2);
         const mine = ours.dataSync();
@@ -129,7 +137,22 @@ print(json.dumps({"logits": logits.tolist(), "nbt": str(state["bn_layers.0.num_b
           `${name}: max |logits(gorilla-ts) - logits(PyTorch)| = ${difference.toExponential(2)}`,
         );
         expect(difference).toBeLessThan(1e-4);
-        tf.dispose([points, ours]);
+
+        // PyTorch -> gorilla-ts: the .pth torch.save wrote, read without pickle.
+        const back = new PointNetCls({ numClasses: 10, ...options });
+        const loaded = await loadCheckpoint(back, pth);
+        expect(loaded.missing).toEqual([]);
+        back.eval();
+        const changed = tf.tidy(() => back.forward(points).logits);
+        const fromPth = changed.dataSync();
+        const differenceBack = Math.max(
+          ...reply.changed.flat().map((value, i) => Math.abs(value - fromPth[i]!)),
+        );
+        console.info(
+          `${name}: .pth back into gorilla-ts: max |difference| = ${differenceBack.toExponential(2)}`,
+        );
+        expect(differenceBack).toBeLessThan(1e-4);
+        tf.dispose([points, ours, changed]);
       },
       120_000,
     );
