@@ -313,8 +313,9 @@ export interface CheckpointContents {
 }
 
 /**
- * Reads any safetensors file: its tensors (float types as float32, integer types as int32, BOOL
- * as bool) and its `__metadata__` strings.
+ * Reads any safetensors file or PyTorch `.pth` state dict (as data, see {@link loadCheckpoint}):
+ * its tensors (float types as float32, integer types as int32, BOOL as bool) and its
+ * `__metadata__` strings (`{ format: 'pytorch', source: 'pth' }` for a `.pth`).
  *
  * @throws {@link CheckpointError} for a missing, empty, truncated or foreign file.
  */
