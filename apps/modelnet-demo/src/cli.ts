@@ -6,8 +6,10 @@
  * its contract requires: with `--num-gpus N` it re-runs this script, with the same arguments,
  * once per worker.
  */
+import { doctorCommand } from './doctor-command.js';
 import { downloadCommand } from './download-command.js';
 import { runCommand } from './errors.js';
+import { exportCommand } from './export-command.js';
 import { testCommand } from './test.js';
 import { trainCommand } from './train.js';
 
@@ -20,6 +22,8 @@ commands:
   train      train PointNet (default config: configs/default.yaml, synthetic shapes)
   test       evaluate a checkpoint: accuracies, per-class table, confusion matrix PNG + CSV
   download   download ModelNet40 into data/ (for configs/modelnet40.yaml)
+  export     export a checkpoint's weights for PyTorch (safetensors, load_state_dict strict)
+  doctor     report backends, CUDA libraries, CPU, GPUs, MPI, /dev/shm and versions (--json)
 
 Run '<command> --help' for its options. Through pnpm: pnpm --filter modelnet-demo train|eval|download.`;
 
@@ -27,6 +31,8 @@ const COMMANDS: Record<string, (argv: readonly string[]) => Promise<void>> = {
   train: trainCommand,
   test: testCommand,
   download: downloadCommand,
+  export: exportCommand,
+  doctor: doctorCommand,
 };
 
 const [name, ...argv] = process.argv.slice(2);

@@ -62,5 +62,6 @@ export type {
   SamplerState,
 } from './sampler.js';
 export { DistributedSampler, InferenceSampler } from './sampler.js';
+export { SHM_BYTES_PER_RANK, SHM_DIR } from './shm.js';
 export type { TcpBackendOptions } from './tcp-backend.js';
 export { TcpBackend } from './tcp-backend.js';

@@ -109,6 +109,9 @@ async function injectFault(): Promise<void> {
  */
 export const SHM_REGION_BYTES = 4 * 1024 * 1024;
 
+/** Bytes of `/dev/shm` each local rank's file takes: two regions (8 MiB). */
+export const SHM_BYTES_PER_RANK = 2 * SHM_REGION_BYTES;
+
 /** Bytes read and reduced at a time: the pieces stay in cache between the read and the sum. */
 const PIECE_BYTES = 256 * 1024;
 

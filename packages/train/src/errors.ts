@@ -25,6 +25,8 @@ export type TrainErrorCode =
   | 'CHECKPOINT_UNSUPPORTED'
   | 'CHECKPOINT_MISMATCH'
   | 'CHECKPOINT_WRITE_FAILED'
+  // a PyTorch `.pth` whose pickle does more than rebuild tensors (never executed)
+  | 'CHECKPOINT_UNSAFE'
   // random
   | 'RANDOM_STATE_INVALID'
   // train II: logging, TensorBoard, timers, backup

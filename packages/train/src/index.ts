@@ -41,6 +41,13 @@ export {
   type SaveCheckpointOptions,
   saveCheckpoint,
 } from './checkpoint/checkpoint.js';
+export { type KeyMapOptions, mapKeys } from './checkpoint/key-map.js';
+export { PTH_TO_SAFETENSORS_COMMAND } from './checkpoint/pth.js';
+export {
+  type ExportForPytorchOptions,
+  type ExportForPytorchResult,
+  exportForPytorch,
+} from './checkpoint/pytorch.js';
 export {
   parseSafetensors,
   type SafetensorsDtype,

@@ -256,7 +256,7 @@ describe('bad files and mismatches', () => {
       `CHECKPOINT_TRUNCATED: Cannot load checkpoint '<tmp>/cut-header.safetensors': it is truncated: the header needs ${headerEnd} bytes, the file has 40.`,
       `CHECKPOINT_TRUNCATED: Cannot load checkpoint '<tmp>/cut-data.safetensors': it is truncated: the tensors need ${bytes.byteLength} bytes, the file has ${bytes.byteLength - 10}.`,
       "CHECKPOINT_INVALID: Cannot load checkpoint '<tmp>/text.safetensors': it is not a safetensors file (its first 8 bytes are no header length).",
-      "CHECKPOINT_INVALID: Cannot load checkpoint '<tmp>/torch.pth': it is a zip archive (a PyTorch .pth/.pt file?), not a safetensors file.",
+      "CHECKPOINT_INVALID: Cannot load checkpoint '<tmp>/torch.pth': it is a zip archive (a PyTorch .pth/.pt file?) that cannot be read: invalid zip data (truncated or damaged?).",
       "CHECKPOINT_INVALID: Cannot load checkpoint '<tmp>/json.safetensors': it is not a safetensors file (the header is not a JSON object).",
     ]);
   });

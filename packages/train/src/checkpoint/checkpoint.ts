@@ -10,6 +10,13 @@ import { getRandomState, setRandomState } from '../random/seed.js';
 import type { LrScheduler, SchedulerState } from '../scheduler/scheduler.js';
 import { currentRank } from '../utils/rank.js';
 import { toEntry, toTensor } from './convert.js';
+import { type KeyMapOptions, keyMapHint, mapKeys } from './key-map.js';
+import {
+  isLegacyPickle,
+  isZipArchive,
+  PTH_TO_SAFETENSORS_COMMAND,
+  readPytorchArchive,
+} from './pth.js';
 import {
   encodeSafetensors,
   parseSafetensors,
@@ -241,15 +248,20 @@ export async function resume(options: ResumeOptions): Promise<ResumeResult> {
   };
 }
 
-/** Options of {@link loadCheckpoint}. */
-export interface LoadCheckpointOptions {
+/** Options of {@link loadCheckpoint}: strictness and how the file's names map to the model's. */
+export interface LoadCheckpointOptions extends KeyMapOptions {
   /** Require the names to match exactly (optimizer slots are ignored). Defaults to `true`. */
   strict?: boolean;
 }
 
 /**
  * Loads only the weights and buffers of a checkpoint into `model` (for evaluation or
- * fine-tuning). Any safetensors file works, e.g. one exported from PyTorch with matching names.
+ * fine-tuning). Reads gorilla-ts checkpoints, any safetensors file (e.g. one PyTorch wrote with
+ * `safetensors.torch.save_file(model.state_dict(), ...)`; int64 and float16/bfloat16/float64
+ * tensors are converted), and PyTorch `.pth` zip archives of a plain state dict, which are read
+ * as data without running their pickle code (anything else in them is refused with
+ * `CHECKPOINT_UNSAFE`). `stripPrefix: 'module.'` and `rename` map the file's names to the
+ * model's; every missing, unexpected and wrongly shaped name is reported at once.
  *
  * @throws {@link CheckpointError} as {@link resume}.
  */
@@ -261,8 +273,10 @@ export async function loadCheckpoint(
   const { strict = true } = options;
   const path = resolve(filename);
   const file = await readCheckpointFile(path);
-  const modelTensors = new Map(
-    [...file.tensors].filter(([name]) => !name.startsWith(OPTIMIZER_PREFIX)),
+  const modelTensors = mapKeys(
+    path,
+    new Map([...file.tensors].filter(([name]) => !name.startsWith(OPTIMIZER_PREFIX))),
+    options,
   );
   const diff = compareState(model, modelTensors);
   const problems = describeDiff(diff, strict);
@@ -270,7 +284,7 @@ export async function loadCheckpoint(
     throw new CheckpointError(
       'CHECKPOINT_MISMATCH',
       path,
-      `Checkpoint '${path}' does not fit:\n  - ${problems.join('\n  - ')}`,
+      `Checkpoint '${path}' does not fit:\n  - ${problems.join('\n  - ')}${keyMapHint(diff.missing, diff.unexpected)}`,
       {
         missing: strict ? diff.missing : [],
         unexpected: strict ? diff.unexpected : [],
@@ -299,8 +313,9 @@ export interface CheckpointContents {
 }
 
 /**
- * Reads any safetensors file: its tensors (float types as float32, integer types as int32, BOOL
- * as bool) and its `__metadata__` strings.
+ * Reads any safetensors file or PyTorch `.pth` state dict (as data, see {@link loadCheckpoint}):
+ * its tensors (float types as float32, integer types as int32, BOOL as bool) and its
+ * `__metadata__` strings (`{ format: 'pytorch', source: 'pth' }` for a `.pth`).
  *
  * @throws {@link CheckpointError} for a missing, empty, truncated or foreign file.
  */
@@ -312,7 +327,11 @@ export async function readCheckpoint(filename: string): Promise<CheckpointConten
   return { tensors, metadata: file.metadata };
 }
 
-async function readCheckpointFile(filename: string) {
+/** Reads a checkpoint's raw tensors and metadata: safetensors, or a PyTorch `.pth` archive. @internal */
+export async function readCheckpointFile(filename: string): Promise<{
+  tensors: Map<string, SafetensorsTensor>;
+  metadata: Record<string, string>;
+}> {
   let buffer: Uint8Array;
   try {
     buffer = await readFile(filename);
@@ -331,6 +350,14 @@ async function readCheckpointFile(filename: string) {
       filename,
       `Cannot load checkpoint '${filename}': ${(error as Error).message}.`,
       { cause: error },
+    );
+  }
+  if (isZipArchive(buffer)) return readPytorchArchive(filename, buffer);
+  if (isLegacyPickle(buffer)) {
+    throw new CheckpointError(
+      'CHECKPOINT_UNSUPPORTED',
+      filename,
+      `Cannot load checkpoint '${filename}': it is a bare pickle (PyTorch's pre-1.6 .pth format), which cannot be read without running its code. Convert it with PyTorch:\n  ${PTH_TO_SAFETENSORS_COMMAND}`,
     );
   }
   let parsed: ReturnType<typeof parseSafetensors>;

@@ -73,7 +73,15 @@ const SCHEMA = z.looseObject({
   seed: z.number().int().nonnegative().optional(),
   resume: z.union([z.boolean(), z.string()]).optional(),
   loadFrom: z
-    .union([z.string(), z.looseObject({ filename: z.string(), strict: z.boolean().optional() })])
+    .union([
+      z.string(),
+      z.looseObject({
+        filename: z.string(),
+        strict: z.boolean().optional(),
+        stripPrefix: z.union([z.string(), z.array(z.string())]).optional(),
+        rename: z.record(z.string(), z.string()).optional(),
+      }),
+    ])
     .optional(),
   accumulateSteps: positive,
   clipGrad: z

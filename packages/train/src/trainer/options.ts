@@ -1,4 +1,5 @@
 import { type BuildConfig, LOSSES } from '@gorilla-ts/registry';
+import type { KeyMapOptions } from '../checkpoint/key-map.js';
 import type { Logger } from '../logging/logger.js';
 import { Module } from '../nn/module.js';
 import { buildOptimizer, type OptimizerConfig } from '../optim/build.js';
@@ -29,8 +30,12 @@ export interface TrainLoader<B> extends AsyncIterable<B> {
   loadStateDict?(state: never): void;
 }
 
-/** `loadFrom`: a checkpoint whose weights (only) are loaded before training. */
-export type LoadFromOption = string | { filename: string; strict?: boolean };
+/**
+ * `loadFrom`: a checkpoint whose weights (only) are loaded before training: a gorilla-ts
+ * checkpoint, a safetensors file or a PyTorch `.pth` state dict, with the key mapping of
+ * {@link loadCheckpoint} (`stripPrefix: 'module.'`, `rename`).
+ */
+export type LoadFromOption = string | ({ filename: string; strict?: boolean } & KeyMapOptions);
 
 /** Options of {@link Trainer}. */
 export interface TrainerOptions<B = unknown> {

@@ -472,9 +472,9 @@ export class Trainer<B = unknown> extends TrainerBase {
       this.logger.info(`resume: no checkpoint in ${this.workDir}; starting from the beginning.`);
     }
     if (this.#loadFrom !== undefined && this.#completed === 0) {
-      const { filename, strict = true } =
+      const { filename, ...loadOptions } =
         typeof this.#loadFrom === 'string' ? { filename: this.#loadFrom } : this.#loadFrom;
-      const result = await loadCheckpoint(this.model, filename, { strict });
+      const result = await loadCheckpoint(this.model, filename, loadOptions);
       const skipped = [...result.missing, ...result.unexpected];
       this.logger.info(
         `Loaded the weights of ${resolvePath(filename)} (loadFrom: weights only; optimizer, scheduler and position start fresh)${skipped.length > 0 ? `; not matched: ${skipped.join(', ')}` : ''}.`,
