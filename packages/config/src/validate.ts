@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { type AttributeIssuesOptions, attributeIssues } from './attribute.js';
 import { Config } from './config.js';
 import { describeValue, formatPath, isPlainObject } from './data.js';
 import { type ConfigIssue, ConfigValidationError } from './errors.js';
@@ -7,6 +8,13 @@ import { type ConfigIssue, ConfigValidationError } from './errors.js';
 export type ValidateConfigResult<T> =
   | { readonly success: true; readonly data: T; readonly error?: undefined }
   | { readonly success: false; readonly data?: undefined; readonly error: ConfigValidationError };
+
+/**
+ * Options of {@link validateConfig}: the command line the config was merged with, so that an
+ * issue in a value set there is blamed on the command line (`command line: epochs=two: expected
+ * a number`), not on the file.
+ */
+export type ValidateConfigOptions = Pick<AttributeIssuesOptions, 'args' | 'keys'>;
 
 /** The value at `path` in `input`, and whether the last key exists. */
 function valueAt(
@@ -117,12 +125,17 @@ export function toConfigIssues(issues: readonly z.core.$ZodIssue[], input: unkno
 export function safeValidateConfig<S extends z.core.$ZodType>(
   config: Config | unknown,
   schema: S,
+  options: ValidateConfigOptions = {},
 ): ValidateConfigResult<z.core.output<S>> {
   const input = config instanceof Config ? config.toObject() : config;
   const filename = config instanceof Config ? config.filename : undefined;
   const result = z.safeParse(schema, input);
   if (result.success) return { success: true, data: result.data };
-  const issues = toConfigIssues(result.error.issues, input);
+  const found = toConfigIssues(result.error.issues, input);
+  const issues =
+    options.args === undefined
+      ? found
+      : attributeIssues(found, { filename, args: options.args, keys: options.keys });
   return { success: false, error: new ConfigValidationError(issues, filename, result.error) };
 }
 
@@ -139,8 +152,9 @@ export function safeValidateConfig<S extends z.core.$ZodType>(
 export function validateConfig<S extends z.core.$ZodType>(
   config: Config | unknown,
   schema: S,
+  options: ValidateConfigOptions = {},
 ): z.core.output<S> {
-  const result = safeValidateConfig(config, schema);
+  const result = safeValidateConfig(config, schema, options);
   if (!result.success) throw result.error;
   return result.data;
 }
