@@ -15,18 +15,16 @@ import {
   defaultArgumentParser,
   mergeCfgAndArgs,
   type ParsedArgs,
-  parseArgs,
-  validateConfig,
 } from '@gorilla-ts/config';
 import { getWorldSize, isMainProcess, launch } from '@gorilla-ts/dist';
 import type { PointNetCls } from '@gorilla-ts/models-pointnet';
 import { buildModel } from '@gorilla-ts/registry';
 import { initBackend, loadCheckpoint, readCheckpoint, setRandomSeed } from '@gorilla-ts/train';
 import type { Command } from 'commander';
-import { appConfigSchema } from './config-schema.js';
+import { APP_CONFIG_KEYS, validateAppConfig } from './config-schema.js';
 import { confusionPng } from './confusion-image.js';
 import { buildPointCloudDataset, buildTestLoader, checkModelFitsData } from './data.js';
-import { AppError, reportUserErrors } from './errors.js';
+import { AppError, parseCommandArgs, reportUserErrors } from './errors.js';
 import { confusionCsv, confusionMetrics, evaluate, perClassTable, percent } from './evaluate.js';
 import { CHECKPOINT_EXTENSION, DEFAULT_CONFIG, LATEST_CHECKPOINT } from './paths.js';
 import { configName, readCheckpointMetadata } from './run-files.js';
@@ -40,11 +38,17 @@ export interface TestOptions extends DefaultArgs {
   out?: string;
 }
 
+/** Options of `test` that are not config keys. */
+const TEST_ONLY_KEYS = { checkpoint: false, out: false } as const;
+
 /** The command line: the standard options plus `--checkpoint` and `--out`. */
 export function getParser(): Command {
   return defaultArgumentParser({
     name: 'test',
-    description: 'Evaluate a checkpoint on the test split: accuracies and the confusion matrix',
+    description:
+      'Evaluate a checkpoint on the test split: accuracies, the confusion matrix and an HTML report (alias: eval)',
+    // Training-only options: evaluation neither resumes nor trains.
+    omit: ['resume', 'evalOnly'],
   })
     .option(
       '--checkpoint <path>',
@@ -92,8 +96,8 @@ async function resolveInputs(
 /** Evaluates the checkpoint; rank 0 prints the report and writes the files. */
 export async function main(args: ParsedArgs<TestOptions>): Promise<void> {
   const { checkpoint, cfg } = await resolveInputs(args);
-  const merged = mergeCfgAndArgs(cfg, args, { keys: { checkpoint: false, out: false } });
-  const config = validateConfig(merged, appConfigSchema);
+  const merged = mergeCfgAndArgs(cfg, args, { keys: TEST_ONLY_KEYS });
+  const config = validateAppConfig(merged, args, TEST_ONLY_KEYS);
   setRandomSeed(config.seed);
   const log = (line: string) => process.stderr.write(`${line}\n`);
   await initBackend({
@@ -135,7 +139,11 @@ export async function main(args: ParsedArgs<TestOptions>): Promise<void> {
 
 /** The `test` command: parse, then evaluate on `--num-gpus` processes (1 by default). */
 export async function testCommand(argv: readonly string[]): Promise<void> {
-  const args = parseArgs<TestOptions>(getParser(), argv);
+  const args = parseCommandArgs<TestOptions>(
+    getParser(),
+    argv,
+    APP_CONFIG_KEYS.filter((key) => key !== 'resume' && key !== 'evalOnly'),
+  );
   const { numGpus, numMachines, machineRank, distUrl } = args.options;
   await launch(reportUserErrors(main), numGpus, { numMachines, machineRank, distUrl, args });
 }

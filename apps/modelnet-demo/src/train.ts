@@ -13,15 +13,7 @@
  * a resume every rank holds the same weights; the config is never written to by the builders.
  */
 import { join } from 'node:path';
-import {
-  Config,
-  type DefaultArgs,
-  defaultArgumentParser,
-  mergeCfgAndArgs,
-  type ParsedArgs,
-  parseArgs,
-  validateConfig,
-} from '@gorilla-ts/config';
+import { type DefaultArgs, defaultArgumentParser, type ParsedArgs } from '@gorilla-ts/config';
 import {
   allReduce,
   broadcastObject,
@@ -59,7 +51,7 @@ import {
 } from '@gorilla-ts/train';
 import * as tf from '@tensorflow/tfjs-core';
 import { type Command, Option } from 'commander';
-import { type AppConfig, appConfigSchema } from './config-schema.js';
+import { APP_CONFIG_KEYS, type AppConfig, loadAppConfig } from './config-schema.js';
 import {
   buildPointCloudDataset,
   buildTestLoader,
@@ -67,7 +59,7 @@ import {
   checkModelFitsData,
 } from './data.js';
 import type { PointCloudDataset } from './datasets/index.js';
-import { AppError, reportUserErrors } from './errors.js';
+import { AppError, parseCommandArgs, reportUserErrors } from './errors.js';
 import { confusionMetrics, evaluate, percent } from './evaluate.js';
 import {
   BEST_CHECKPOINT,
@@ -115,11 +107,10 @@ export function getParser(): Command {
 /** One process's work: config, logger, backup, seed, backend, model, then {@link doTrain}. */
 export async function main(args: TrainArgs): Promise<void> {
   const configPath = args.options.config ?? DEFAULT_CONFIG;
-  // Read the config (its `_base_` chain resolved), then apply the options the user passed and
-  // the key=value overrides: options left at their defaults never override the file.
-  const cfg = mergeCfgAndArgs(await Config.fromFile(configPath), args);
-  // Check the whole config at once: every problem is listed with its key and file.
-  const config = validateConfig(cfg, appConfigSchema);
+  // Read the config (its `_base_` chain resolved), apply the options the user passed and the
+  // key=value overrides, and check all of it, every section included: every problem is listed
+  // with its key and where it was set, before anything is created.
+  const { cfg, config } = await loadAppConfig(configPath, args);
 
   // The logger and the run's folder: log/<config name>/<timestamp>.log (files on rank 0 only).
   const { logDir, logger } = collectLogger({
@@ -454,11 +445,14 @@ function checkpointPosition(
  * each worker, and the same call then runs `main` in the worker.
  */
 export async function trainCommand(argv: readonly string[]): Promise<void> {
-  const args = parseArgs<TrainArgs['options']>(getParser(), argv);
-  const { numGpus, numMachines, machineRank, distUrl } = args.options;
+  const args = parseCommandArgs<TrainArgs['options']>(getParser(), argv, APP_CONFIG_KEYS);
+  // The whole config is checked before anything starts; its numGpus, numMachines, machineRank
+  // and distUrl hold unless the command line sets them.
+  const { config } = await loadAppConfig(args.options.config ?? DEFAULT_CONFIG, args);
+  const { numGpus, numMachines, machineRank, distUrl } = config;
   // Under mpirun/srun the MPI launcher started every process: join its world through the MPI
   // backend (an optional package, loaded only then).
-  const backend = args.options.distBackend ?? (detectMpiLauncher() ? 'mpi' : 'tcp');
+  const backend = config.distBackend ?? (detectMpiLauncher() ? 'mpi' : 'tcp');
   if (backend === 'mpi') await import('@gorilla-ts/dist-mpi');
   // Optional: pick GPUs with free memory. Only where GPUs exist and none were chosen: on a CPU
   // machine this never waits (the seed's version blocked until enough GPUs were free).

@@ -302,7 +302,7 @@ describe('train under mpirun', () => {
 describe('user errors: one message, no stack, exit code 2', () => {
   it.each([
     ['an unknown config key', ['epoch=3'], 'epoch: unknown key'],
-    ['a bad model option', ['model.dropout=2'], "Invalid arguments for 'PointNetCls'"],
+    ['a bad model option', ['model.dropout=2'], 'command line: model.dropout=2: expected'],
     [
       'a missing data folder',
       [

@@ -73,3 +73,21 @@ describe('validation errors name where the value came from', () => {
     );
   });
 });
+
+describe('a key in the other spelling replaces the value', () => {
+  test('an override or a child file in snake_case over a camelCase base', async () => {
+    const { cfg } = await load('optimizer: {lr: 0.1, weightDecay: 0.5}\n');
+    const args = parseArgs(defaultArgumentParser(), ['optimizer.weight_decay=0.25'], {
+      exitOnError: false,
+    });
+    expect(mergeCfgAndArgs(cfg, args, { fillDefaults: false }).toObject()).toEqual({
+      optimizer: { lr: 0.1, weightDecay: 0.25 },
+    });
+    const child = await Config.fromString(
+      '_base_: ./x.yaml\noptimizer: {weight_decay: 0.125}\n',
+      'yaml',
+      { filename: cfg.filename!.replace(/x\.yaml$/, 'child.yaml') },
+    );
+    expect(child.toObject()).toEqual({ optimizer: { lr: 0.1, weight_decay: 0.125 } });
+  });
+});

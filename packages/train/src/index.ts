@@ -142,6 +142,7 @@ export {
   buildDataloader,
   buildDataset,
   type DataLoaderConfig,
+  LOADER_CONFIG as dataLoaderConfigSchema,
 } from './data/build.js';
 export {
   type Collated,
