@@ -202,7 +202,13 @@ export {
   TensorBoardWriter,
   type TensorBoardWriterOptions,
 } from './tensorboard/writer.js';
-export { convertSeconds, eta, remainingIterations, type TrainingPosition } from './timing/eta.js';
+export {
+  convertSeconds,
+  eta,
+  formatDuration,
+  remainingIterations,
+  type TrainingPosition,
+} from './timing/eta.js';
 export {
   EpochProgress,
   type EpochProgressOptions,
