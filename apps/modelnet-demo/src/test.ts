@@ -22,11 +22,12 @@ import { buildModel } from '@gorilla-ts/registry';
 import { initBackend, loadCheckpoint, readCheckpoint, setRandomSeed } from '@gorilla-ts/train';
 import type { Command } from 'commander';
 import { APP_CONFIG_KEYS, validateAppConfig } from './config-schema.js';
-import { confusionPng } from './confusion-image.js';
+import { confusionImages } from './confusion-image.js';
 import { buildPointCloudDataset, buildTestLoader, checkModelFitsData } from './data.js';
 import { AppError, parseCommandArgs, reportUserErrors } from './errors.js';
 import { confusionCsv, confusionMetrics, evaluate, perClassTable, percent } from './evaluate.js';
 import { CHECKPOINT_EXTENSION, DEFAULT_CONFIG, LATEST_CHECKPOINT } from './paths.js';
+import { evalReportHtml, readRunHistory } from './report.js';
 import { configName, readCheckpointMetadata } from './run-files.js';
 import './datasets/index.js';
 
@@ -56,7 +57,7 @@ export function getParser(): Command {
     )
     .option(
       '--out <dir>',
-      'folder for the confusion matrix PNG and CSV (default: beside the checkpoint)',
+      'folder for the confusion matrix (SVG, PNG, CSV) and the HTML report (default: beside the checkpoint)',
     );
 }
 
@@ -119,9 +120,25 @@ export async function main(args: ParsedArgs<TestOptions>): Promise<void> {
   const stem = `${basename(checkpoint, CHECKPOINT_EXTENSION)}_confusion`;
   mkdirSync(outDir, { recursive: true });
   const png = join(outDir, `${stem}.png`);
+  const svg = join(outDir, `${stem}.svg`);
   const csv = join(outDir, `${stem}.csv`);
-  writeFileSync(png, confusionPng(matrix));
+  const html = join(outDir, `${basename(checkpoint, CHECKPOINT_EXTENSION)}_report.html`);
+  const images = confusionImages(matrix, testSet.classNames, {
+    title: `Confusion matrix: ${basename(checkpoint)}`,
+  });
+  writeFileSync(png, images.png);
+  writeFileSync(svg, images.svg);
   writeFileSync(csv, confusionCsv(matrix, testSet.classNames));
+  writeFileSync(
+    html,
+    evalReportHtml({
+      checkpoint: resolve(checkpoint),
+      metrics,
+      classNames: testSet.classNames,
+      confusionSvg: images.svg,
+      history: readRunHistory(dirname(resolve(checkpoint))),
+    }),
+  );
 
   const lines = [
     `checkpoint: ${resolve(checkpoint)}`,
@@ -131,8 +148,10 @@ export async function main(args: ParsedArgs<TestOptions>): Promise<void> {
     '',
     perClassTable(metrics, testSet.classNames),
     '',
+    `confusion matrix: ${svg}`,
     `confusion matrix: ${png}`,
     `confusion matrix: ${csv}`,
+    `report: ${html}`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }
