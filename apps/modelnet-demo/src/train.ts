@@ -52,6 +52,7 @@ import {
 import * as tf from '@tensorflow/tfjs-core';
 import { type Command, Option } from 'commander';
 import { APP_CONFIG_KEYS, type AppConfig, loadAppConfig } from './config-schema.js';
+import { writeConfusionImage } from './confusion-image.js';
 import {
   buildPointCloudDataset,
   buildTestLoader,
@@ -68,6 +69,7 @@ import {
   LATEST_CHECKPOINT,
 } from './paths.js';
 import { backupRun, configName, latestCheckpoint } from './run-files.js';
+import { runLocationLines } from './run-summary.js';
 // Importing the data sets registers ModelNetH5, ModelNetNormalResampled and SyntheticShapes in
 // DATASETS; @gorilla-ts/models-pointnet registers PointNetCls in MODELS.
 import './datasets/index.js';
@@ -113,10 +115,12 @@ export async function main(args: TrainArgs): Promise<void> {
   const { cfg, config } = await loadAppConfig(configPath, args);
 
   // The logger and the run's folder: log/<config name>/<timestamp>.log (files on rank 0 only).
-  const { logDir, logger } = collectLogger({
+  const { logDir, logFile, logger } = collectLogger({
     root: config.logRoot,
     prefix: configName(configPath),
   });
+  const locations = { logDir, logFile };
+  for (const line of runLocationLines(locations, 'start')) logger.info(line);
 
   // Back up the code and the config files next to the logs. FIXME: list your own files.
   backupRun(join(logDir, 'backup'), cfg, logger);
@@ -140,6 +144,7 @@ export async function main(args: TrainArgs): Promise<void> {
   logger.info(`#classifier parameters: ${parameterCount(model).get('') ?? 0}`);
 
   await doTrain(model, config, { logDir, logger });
+  for (const line of runLocationLines(locations, 'end')) logger.info(line);
 }
 
 /**
@@ -315,7 +320,7 @@ export async function doTrain(
     await syncBuffers(model);
     let accuracy: { overall: number; meanClass: number } | undefined;
     if (testSet && testLoader) {
-      accuracy = await validate(model, testSet, testLoader, epoch, logger);
+      accuracy = await validate(model, testSet, testLoader, epoch, logger, writer);
       writer.addScalar('val/accuracy', accuracy.overall, epoch);
       writer.addScalar('val/mean_class_accuracy', accuracy.meanClass, epoch);
       lastAccuracy = accuracy.overall;
@@ -382,8 +387,14 @@ async function validate(
   testLoader: ReturnType<typeof buildTestLoader>,
   epoch: number,
   logger: Logger,
+  writer?: TensorBoardWriter,
 ): Promise<{ overall: number; meanClass: number }> {
-  const metrics = confusionMetrics(await evaluate(model, testLoader, testSet.numClasses));
+  const matrix = await evaluate(model, testLoader, testSet.numClasses);
+  const metrics = confusionMetrics(matrix);
+  // The labelled confusion matrix in TensorBoard's Images tab (rank 0 writes).
+  if (writer !== undefined && isMainProcess()) {
+    writeConfusionImage(writer, matrix, testSet.classNames, epoch);
+  }
   logger.info(
     `epoch: ${epoch}, validation accuracy: ${percent(metrics.overallAccuracy)}, ` +
       `mean class accuracy: ${percent(metrics.meanClassAccuracy)} (${metrics.total} samples)`,

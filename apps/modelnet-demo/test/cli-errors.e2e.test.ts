@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readEventFile } from '@gorilla-ts/train';
 import { afterAll, describe, expect, it } from 'vitest';
 import { APP_DIR } from '../src/paths.js';
 
@@ -197,5 +198,54 @@ describe('the launcher takes numGpus from the config file', () => {
       expect(run.stderr).toMatch(/This TensorFlow binary is optimized/);
     },
     TIMEOUT,
+  );
+});
+
+describe('a finished run says where everything is; eval writes the pictures and the report', () => {
+  it(
+    'start and end lines, TensorBoard confusion images, eval outputs',
+    async () => {
+      const dir = workdir({ 'tiny.yaml': TINY });
+      const run = await cli(dir, 'train', '--config', 'tiny.yaml', 'epochs=2');
+      expect(run.code, run.stderr).toBe(0);
+      const lines = run.stderr.split('\n').map((line) => line.replace(/^\[[^\]]+\] INFO: /, ''));
+      const best = join(dir, 'log', 'tiny', 'epoch_best.safetensors');
+      const where = [
+        'run folder:  log/tiny',
+        expect.stringMatching(/^log file: {4}log\/tiny\/\d{8}_\d{6}\.log$/),
+        'tensorboard: tensorboard --logdir log/tiny',
+      ];
+      const start = lines.indexOf('run folder:  log/tiny');
+      expect(lines.slice(start, start + 6)).toEqual([
+        ...where,
+        'best:        log/tiny/epoch_best.safetensors (not yet)',
+        'latest:      log/tiny/epoch_latest.safetensors (not yet)',
+        `evaluate:    pnpm --filter modelnet-demo eval --checkpoint ${best}`,
+      ]);
+      const end = lines.lastIndexOf('run folder:  log/tiny');
+      expect(end).toBeGreaterThan(start);
+      expect(lines.slice(end, end + 6)).toEqual([
+        ...where,
+        'best:        log/tiny/epoch_best.safetensors',
+        'latest:      log/tiny/epoch_latest.safetensors',
+        `evaluate:    pnpm --filter modelnet-demo eval --checkpoint ${best}`,
+      ]);
+      // The labelled confusion matrix went to TensorBoard at each evaluation.
+      const events = readdirSync(join(dir, 'log', 'tiny'))
+        .filter((name) => name.startsWith('events.out.tfevents.'))
+        .flatMap((name) => readEventFile(join(dir, 'log', 'tiny', name)));
+      const images = events.filter((event) =>
+        event.values.some((value) => value.tag === 'val/confusion_matrix'),
+      );
+      expect(images.map((event) => event.step)).toEqual([1, 2]);
+      const evalRun = await cli(dir, 'eval', '--checkpoint', best);
+      expect(evalRun.code, evalRun.stderr).toBe(0);
+      for (const name of ['confusion.svg', 'confusion.png', 'confusion.csv', 'report.html']) {
+        const file = join(dir, 'log', 'tiny', `epoch_best_${name}`);
+        expect(evalRun.stdout).toContain(file);
+        expect(existsSync(file)).toBe(true);
+      }
+    },
+    TIMEOUT * 2,
   );
 });
