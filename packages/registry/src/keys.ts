@@ -99,10 +99,13 @@ export function normalizeKeys(
       conflicts.push([previous, given]);
       continue;
     }
-    // Keys the schema declares in both spellings (a schema that maps them itself) are distinct
-    // there; still, they name one option.
+    // A key given in both spellings where the schema declares one of them: one option twice.
+    // (A schema declaring both spellings maps them itself and reports the pair in its words.)
     const twin = [toCamelCase(given), toSnakeCase(given)].find(
-      (other) => other !== given && spelledAs.has(other) && spelledAs.get(other) === other,
+      (other) =>
+        other !== given &&
+        spelledAs.get(other) === other &&
+        !(shape.keys.has(given) && shape.keys.has(other)),
     );
     if (twin !== undefined) {
       conflicts.push([twin, given]);
