@@ -91,3 +91,14 @@ describe('a key in the other spelling replaces the value', () => {
     expect(child.toObject()).toEqual({ optimizer: { lr: 0.1, weight_decay: 0.125 } });
   });
 });
+
+describe('defaultArgumentParser({ omit })', () => {
+  test('leaves the options out of parsing and help', () => {
+    const parser = defaultArgumentParser({ omit: ['resume', 'evalOnly'] });
+    expect(parser.helpInformation()).not.toMatch(/--resume|--eval-only/);
+    expect(parser.helpInformation()).toContain('--num-gpus <n>');
+    expect(() => parseArgs(parser, ['--resume'], { exitOnError: false })).toThrow(
+      "unknown option '--resume'",
+    );
+  });
+});
