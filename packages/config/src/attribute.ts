@@ -66,7 +66,7 @@ export function attributeIssues(
     const what =
       issue.code === 'invalid_type' && issue.expected !== undefined
         ? `expected ${ARTICLES[issue.expected] ?? issue.expected}`
-        : issue.message.slice(issue.message.indexOf(': ') + 2);
+        : issue.message.slice(formatPath(issue.path).length + 2);
     return { ...issue, source: 'command line', message: `${setter.text}${where}: ${what}` };
   });
 }

@@ -3,6 +3,7 @@ import { type AttributeIssuesOptions, attributeIssues } from './attribute.js';
 import { Config } from './config.js';
 import { describeValue, formatPath, isPlainObject } from './data.js';
 import { type ConfigIssue, ConfigValidationError } from './errors.js';
+import { closestKey } from './suggest.js';
 
 /** The result of {@link safeValidateConfig}: the typed data, or the error listing every issue. */
 export type ValidateConfigResult<T> =
@@ -80,8 +81,32 @@ function expectedOf(issue: z.core.$ZodIssue): string | undefined {
   }
 }
 
+/**
+ * The keys an object schema declares at `path` (through `.optional()`, `.default()`, pipes and
+ * nested objects), for "did you mean" suggestions; empty where the schema is not an object.
+ */
+function schemaKeysAt(schema: z.core.$ZodType, path: readonly (string | number)[]): string[] {
+  let node = schema as unknown as { _zod?: { def?: Record<string, unknown> } } | undefined;
+  const rest = [...path];
+  for (let depth = 0; depth < 64 && node?._zod?.def !== undefined; depth++) {
+    const def = node._zod.def;
+    if (def.type === 'object') {
+      const shape = def.shape as Record<string, typeof node>;
+      if (rest.length === 0) return Object.keys(shape);
+      node = shape[String(rest.shift())];
+    } else if (def.type === 'pipe') node = def.in as typeof node;
+    else if ('innerType' in def) node = def.innerType as typeof node;
+    else return [];
+  }
+  return [];
+}
+
 /** Turns zod issues into {@link ConfigIssue}s (one per unknown key for `unrecognized_keys`). */
-export function toConfigIssues(issues: readonly z.core.$ZodIssue[], input: unknown): ConfigIssue[] {
+export function toConfigIssues(
+  issues: readonly z.core.$ZodIssue[],
+  input: unknown,
+  knownKeys?: (path: readonly (string | number)[]) => readonly string[],
+): ConfigIssue[] {
   const result: ConfigIssue[] = [];
   for (const issue of issues) {
     const path = issue.path.map((key) => (typeof key === 'number' ? key : String(key)));
@@ -89,12 +114,16 @@ export function toConfigIssues(issues: readonly z.core.$ZodIssue[], input: unkno
       for (const key of issue.keys) {
         const keyPath = [...path, key];
         const { value } = valueAt(input, keyPath);
+        const near = knownKeys === undefined ? undefined : closestKey(key, knownKeys(path));
         result.push({
           path: keyPath,
           code: issue.code,
           expected: undefined,
           received: describeValue(value),
-          message: `${formatPath(keyPath)}: unknown key (not in the schema); remove it or check its spelling`,
+          message:
+            near === undefined
+              ? `${formatPath(keyPath)}: unknown key (not in the schema); remove it or check its spelling`
+              : `${formatPath(keyPath)}: unknown key, did you mean ${near}?`,
         });
       }
       continue;
@@ -131,7 +160,7 @@ export function safeValidateConfig<S extends z.core.$ZodType>(
   const filename = config instanceof Config ? config.filename : undefined;
   const result = z.safeParse(schema, input);
   if (result.success) return { success: true, data: result.data };
-  const found = toConfigIssues(result.error.issues, input);
+  const found = toConfigIssues(result.error.issues, input, (path) => schemaKeysAt(schema, path));
   const issues =
     options.args === undefined
       ? found
