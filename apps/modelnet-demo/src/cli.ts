@@ -61,6 +61,8 @@ export function buildProgram(
   const program = new Command('modelnet-demo')
     .description('PointNet on ModelNet with gorilla-ts, like gorilla-core plain_train.py')
     .usage('<command> [options]')
+    // Read before parsing (see below); declared here so that --help lists it.
+    .option('--verbose', "show TensorFlow's C++ start-up notes (any command)")
     .showSuggestionAfterError(true)
     .helpCommand(false)
     .exitOverride()
