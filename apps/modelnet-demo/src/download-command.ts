@@ -6,6 +6,7 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { downloadModelNet, type Extractor, MODELNET40_FOLDER } from './download/index.js';
+import { parseCommandArgs } from './errors.js';
 import { DEFAULT_DATA_DIR } from './paths.js';
 
 /** The options of `download`. */
@@ -52,9 +53,8 @@ export function getParser(): Command {
 
 /** The `download` command. A failure (offline, say) is a `DownloadError` that says what to do. */
 export async function downloadCommand(argv: readonly string[]): Promise<void> {
-  const options = getParser()
-    .parse([...argv], { from: 'user' })
-    .opts<DownloadOptions>();
+  // Usage errors exit 2 like every user error; --help exits 0.
+  const { options } = parseCommandArgs<DownloadOptions>(getParser(), argv);
   const result = await downloadModelNet({
     dest: options.dest,
     force: options.force,

@@ -1,8 +1,9 @@
-import { ConfigError } from '@gorilla-ts/config';
+import { ConfigArgumentError, ConfigError, type ParsedArgs, parseArgs } from '@gorilla-ts/config';
 import { DistError, getRank, getWorldSize, WorkerFailedError } from '@gorilla-ts/dist';
 import { PointNetError } from '@gorilla-ts/models-pointnet';
 import { RegistryError } from '@gorilla-ts/registry';
 import { TrainError } from '@gorilla-ts/train';
+import type { Command } from 'commander';
 import { DataError } from './datasets/index.js';
 import { DownloadError } from './download/index.js';
 
@@ -103,6 +104,8 @@ export async function runCommand(command: () => Promise<void>): Promise<void> {
   try {
     await command();
   } catch (error) {
+    // `--help`: commander printed it; nothing went wrong.
+    if (ConfigArgumentError.isInstance(error) && error.exitCode === 0) return;
     if (WorkerFailedError.isInstance(error)) {
       // The worker printed its own error: a user error in one line, a bug with its stack.
       if (error.workerError === undefined && error.exitCode === USER_ERROR_EXIT_CODE) {
@@ -125,4 +128,63 @@ export async function runCommand(command: () => Promise<void>): Promise<void> {
     }
     throw error;
   }
+}
+
+/**
+ * Parses a command's arguments with its commander parser. A usage error (unknown option, bad
+ * value, missing value) is thrown as a `ConfigArgumentError`, a user error that exits with
+ * {@link USER_ERROR_EXIT_CODE}; `--help` prints the help and throws one with `exitCode` 0,
+ * which {@link runCommand} treats as success. An unknown option that names a config key
+ * (`--epochs 3`) says how to set it: `use epochs=3`.
+ *
+ * @param configKeys - Config keys that users may mistake for options (the app's top-level keys).
+ */
+export function parseCommandArgs<T extends object>(
+  parser: Command,
+  argv: readonly string[],
+  configKeys: readonly string[] = [],
+): ParsedArgs<T> {
+  try {
+    return parseArgs<T>(parser, argv, { exitOnError: false });
+  } catch (error) {
+    if (!ConfigArgumentError.isInstance(error)) throw error;
+    const help = `(see '${parser.name()} --help')`;
+    if (error.commanderCode === 'commander.unknownOption') {
+      const hint = configKeyHint(error.message, argv, configKeys);
+      if (hint !== undefined) {
+        throw new ConfigArgumentError(
+          `${error.message.split('\n')[0]}: ${hint}`,
+          error.commanderCode,
+          error.exitCode,
+          error,
+        );
+      }
+    }
+    if (error.exitCode === 0) throw error;
+    throw new ConfigArgumentError(
+      `${error.message.replace(/\n/g, ' ')} ${help}`,
+      error.commanderCode,
+      error.exitCode,
+      error,
+    );
+  }
+}
+
+/** `use epochs=3` for an unknown `--epochs 3` when `epochs` is a config key. */
+function configKeyHint(
+  message: string,
+  argv: readonly string[],
+  configKeys: readonly string[],
+): string | undefined {
+  const flag = /unknown option '([^']+)'/.exec(message)?.[1];
+  if (flag === undefined) return undefined;
+  const [name = '', inline] = flag.replace(/^-+/, '').split('=');
+  const camel = name.replace(/[-_]+([a-z0-9])/g, (_, char: string) => char.toUpperCase());
+  const snake = camel.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
+  const key = configKeys.find((candidate) => candidate === camel || candidate === snake);
+  if (key === undefined) return undefined;
+  const at = argv.indexOf(flag);
+  const next = at >= 0 ? argv[at + 1] : undefined;
+  const value = inline ?? (next !== undefined && !next.startsWith('--') ? next : '<value>');
+  return `'${key}' is a config key: use ${key}=${value}`;
 }

@@ -15,20 +15,19 @@ import {
   defaultArgumentParser,
   mergeCfgAndArgs,
   type ParsedArgs,
-  parseArgs,
-  validateConfig,
 } from '@gorilla-ts/config';
 import { getWorldSize, isMainProcess, launch } from '@gorilla-ts/dist';
 import type { PointNetCls } from '@gorilla-ts/models-pointnet';
 import { buildModel } from '@gorilla-ts/registry';
 import { initBackend, loadCheckpoint, readCheckpoint, setRandomSeed } from '@gorilla-ts/train';
 import type { Command } from 'commander';
-import { appConfigSchema } from './config-schema.js';
-import { confusionPng } from './confusion-image.js';
+import { APP_CONFIG_KEYS, validateAppConfig } from './config-schema.js';
+import { confusionImages } from './confusion-image.js';
 import { buildPointCloudDataset, buildTestLoader, checkModelFitsData } from './data.js';
-import { AppError, reportUserErrors } from './errors.js';
+import { AppError, parseCommandArgs, reportUserErrors } from './errors.js';
 import { confusionCsv, confusionMetrics, evaluate, perClassTable, percent } from './evaluate.js';
 import { CHECKPOINT_EXTENSION, DEFAULT_CONFIG, LATEST_CHECKPOINT } from './paths.js';
+import { evalReportHtml, readRunHistory } from './report.js';
 import { configName, readCheckpointMetadata } from './run-files.js';
 import './datasets/index.js';
 
@@ -40,11 +39,17 @@ export interface TestOptions extends DefaultArgs {
   out?: string;
 }
 
+/** Options of `test` that are not config keys. */
+const TEST_ONLY_KEYS = { checkpoint: false, out: false } as const;
+
 /** The command line: the standard options plus `--checkpoint` and `--out`. */
 export function getParser(): Command {
   return defaultArgumentParser({
     name: 'test',
-    description: 'Evaluate a checkpoint on the test split: accuracies and the confusion matrix',
+    description:
+      'Evaluate a checkpoint on the test split: accuracies, the confusion matrix and an HTML report (alias: eval)',
+    // Training-only options: evaluation neither resumes nor trains.
+    omit: ['resume', 'evalOnly'],
   })
     .option(
       '--checkpoint <path>',
@@ -52,7 +57,7 @@ export function getParser(): Command {
     )
     .option(
       '--out <dir>',
-      'folder for the confusion matrix PNG and CSV (default: beside the checkpoint)',
+      'folder for the confusion matrix (SVG, PNG, CSV) and the HTML report (default: beside the checkpoint)',
     );
 }
 
@@ -92,8 +97,8 @@ async function resolveInputs(
 /** Evaluates the checkpoint; rank 0 prints the report and writes the files. */
 export async function main(args: ParsedArgs<TestOptions>): Promise<void> {
   const { checkpoint, cfg } = await resolveInputs(args);
-  const merged = mergeCfgAndArgs(cfg, args, { keys: { checkpoint: false, out: false } });
-  const config = validateConfig(merged, appConfigSchema);
+  const merged = mergeCfgAndArgs(cfg, args, { keys: TEST_ONLY_KEYS });
+  const config = validateAppConfig(merged, args, TEST_ONLY_KEYS);
   setRandomSeed(config.seed);
   const log = (line: string) => process.stderr.write(`${line}\n`);
   await initBackend({
@@ -115,9 +120,25 @@ export async function main(args: ParsedArgs<TestOptions>): Promise<void> {
   const stem = `${basename(checkpoint, CHECKPOINT_EXTENSION)}_confusion`;
   mkdirSync(outDir, { recursive: true });
   const png = join(outDir, `${stem}.png`);
+  const svg = join(outDir, `${stem}.svg`);
   const csv = join(outDir, `${stem}.csv`);
-  writeFileSync(png, confusionPng(matrix));
+  const html = join(outDir, `${basename(checkpoint, CHECKPOINT_EXTENSION)}_report.html`);
+  const images = confusionImages(matrix, testSet.classNames, {
+    title: `Confusion matrix: ${basename(checkpoint)}`,
+  });
+  writeFileSync(png, images.png);
+  writeFileSync(svg, images.svg);
   writeFileSync(csv, confusionCsv(matrix, testSet.classNames));
+  writeFileSync(
+    html,
+    evalReportHtml({
+      checkpoint: resolve(checkpoint),
+      metrics,
+      classNames: testSet.classNames,
+      confusionSvg: images.svg,
+      history: readRunHistory(dirname(resolve(checkpoint))),
+    }),
+  );
 
   const lines = [
     `checkpoint: ${resolve(checkpoint)}`,
@@ -127,15 +148,27 @@ export async function main(args: ParsedArgs<TestOptions>): Promise<void> {
     '',
     perClassTable(metrics, testSet.classNames),
     '',
+    `confusion matrix: ${svg}`,
     `confusion matrix: ${png}`,
     `confusion matrix: ${csv}`,
+    `report: ${html}`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
 /** The `test` command: parse, then evaluate on `--num-gpus` processes (1 by default). */
 export async function testCommand(argv: readonly string[]): Promise<void> {
-  const args = parseArgs<TestOptions>(getParser(), argv);
-  const { numGpus, numMachines, machineRank, distUrl } = args.options;
-  await launch(reportUserErrors(main), numGpus, { numMachines, machineRank, distUrl, args });
+  const args = parseCommandArgs<TestOptions>(
+    getParser(),
+    argv,
+    APP_CONFIG_KEYS.filter((key) => key !== 'resume' && key !== 'evalOnly'),
+  );
+  const { numGpus, numMachines, machineRank, distUrl, oversubscribe } = args.options;
+  await launch(reportUserErrors(main), numGpus, {
+    numMachines,
+    machineRank,
+    distUrl,
+    args,
+    ...(oversubscribe === undefined ? {} : { oversubscribe }),
+  });
 }

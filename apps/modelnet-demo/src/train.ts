@@ -13,15 +13,7 @@
  * a resume every rank holds the same weights; the config is never written to by the builders.
  */
 import { join, resolve } from 'node:path';
-import {
-  Config,
-  type DefaultArgs,
-  defaultArgumentParser,
-  mergeCfgAndArgs,
-  type ParsedArgs,
-  parseArgs,
-  validateConfig,
-} from '@gorilla-ts/config';
+import { type DefaultArgs, defaultArgumentParser, type ParsedArgs } from '@gorilla-ts/config';
 import {
   allReduce,
   broadcastObject,
@@ -59,7 +51,8 @@ import {
 } from '@gorilla-ts/train';
 import * as tf from '@tensorflow/tfjs-core';
 import { type Command, Option } from 'commander';
-import { type AppConfig, appConfigSchema } from './config-schema.js';
+import { APP_CONFIG_KEYS, type AppConfig, loadAppConfig } from './config-schema.js';
+import { writeConfusionImage } from './confusion-image.js';
 import {
   buildPointCloudDataset,
   buildTestLoader,
@@ -67,7 +60,7 @@ import {
   checkModelFitsData,
 } from './data.js';
 import type { PointCloudDataset } from './datasets/index.js';
-import { AppError, reportUserErrors } from './errors.js';
+import { AppError, parseCommandArgs, reportUserErrors } from './errors.js';
 import { confusionMetrics, evaluate, percent } from './evaluate.js';
 import {
   BEST_CHECKPOINT,
@@ -76,6 +69,7 @@ import {
   LATEST_CHECKPOINT,
 } from './paths.js';
 import { backupRun, configName, latestCheckpoint } from './run-files.js';
+import { runLocationLines } from './run-summary.js';
 // Importing the data sets registers ModelNetH5, ModelNetNormalResampled and SyntheticShapes in
 // DATASETS; @gorilla-ts/models-pointnet registers PointNetCls in MODELS.
 import './datasets/index.js';
@@ -115,17 +109,18 @@ export function getParser(): Command {
 /** One process's work: config, logger, backup, seed, backend, model, then {@link doTrain}. */
 export async function main(args: TrainArgs): Promise<void> {
   const configPath = args.options.config ?? DEFAULT_CONFIG;
-  // Read the config (its `_base_` chain resolved), then apply the options the user passed and
-  // the key=value overrides: options left at their defaults never override the file.
-  const cfg = mergeCfgAndArgs(await Config.fromFile(configPath), args);
-  // Check the whole config at once: every problem is listed with its key and file.
-  const config = validateConfig(cfg, appConfigSchema);
+  // Read the config (its `_base_` chain resolved), apply the options the user passed and the
+  // key=value overrides, and check all of it, every section included: every problem is listed
+  // with its key and where it was set, before anything is created.
+  const { cfg, config } = await loadAppConfig(configPath, args);
 
   // The logger and the run's folder: log/<config name>/<timestamp>.log (files on rank 0 only).
-  const { logDir, logger } = collectLogger({
+  const { logDir, logFile, logger } = collectLogger({
     root: config.logRoot,
     prefix: configName(configPath),
   });
+  const locations = { logDir, logFile };
+  for (const line of runLocationLines(locations, 'start')) logger.info(line);
 
   // Back up the code and the config files next to the logs. FIXME: list your own files.
   backupRun(join(logDir, 'backup'), cfg, logger);
@@ -149,6 +144,7 @@ export async function main(args: TrainArgs): Promise<void> {
   logger.info(`#classifier parameters: ${parameterCount(model).get('') ?? 0}`);
 
   await doTrain(model, config, { logDir, logger });
+  for (const line of runLocationLines(locations, 'end')) logger.info(line);
 }
 
 /**
@@ -324,7 +320,7 @@ export async function doTrain(
     await syncBuffers(model);
     let accuracy: { overall: number; meanClass: number } | undefined;
     if (testSet && testLoader) {
-      accuracy = await validate(model, testSet, testLoader, epoch, logger);
+      accuracy = await validate(model, testSet, testLoader, epoch, logger, writer);
       writer.addScalar('val/accuracy', accuracy.overall, epoch);
       writer.addScalar('val/mean_class_accuracy', accuracy.meanClass, epoch);
       lastAccuracy = accuracy.overall;
@@ -394,8 +390,14 @@ async function validate(
   testLoader: ReturnType<typeof buildTestLoader>,
   epoch: number,
   logger: Logger,
+  writer?: TensorBoardWriter,
 ): Promise<{ overall: number; meanClass: number }> {
-  const metrics = confusionMetrics(await evaluate(model, testLoader, testSet.numClasses));
+  const matrix = await evaluate(model, testLoader, testSet.numClasses);
+  const metrics = confusionMetrics(matrix);
+  // The labelled confusion matrix in TensorBoard's Images tab (rank 0 writes).
+  if (writer !== undefined && isMainProcess()) {
+    writeConfusionImage(writer, matrix, testSet.classNames, epoch);
+  }
   logger.info(
     `epoch: ${epoch}, validation accuracy: ${percent(metrics.overallAccuracy)}, ` +
       `mean class accuracy: ${percent(metrics.meanClassAccuracy)} (${metrics.total} samples)`,
@@ -457,11 +459,14 @@ function checkpointPosition(
  * each worker, and the same call then runs `main` in the worker.
  */
 export async function trainCommand(argv: readonly string[]): Promise<void> {
-  const args = parseArgs<TrainArgs['options']>(getParser(), argv);
-  const { numGpus, numMachines, machineRank, distUrl } = args.options;
+  const args = parseCommandArgs<TrainArgs['options']>(getParser(), argv, APP_CONFIG_KEYS);
+  // The whole config is checked before anything starts; its numGpus, numMachines, machineRank
+  // and distUrl hold unless the command line sets them.
+  const { config } = await loadAppConfig(args.options.config ?? DEFAULT_CONFIG, args);
+  const { numGpus, numMachines, machineRank, distUrl } = config;
   // Under mpirun/srun the MPI launcher started every process: join its world through the MPI
   // backend (an optional package, loaded only then).
-  const backend = args.options.distBackend ?? (detectMpiLauncher() ? 'mpi' : 'tcp');
+  const backend = config.distBackend ?? (detectMpiLauncher() ? 'mpi' : 'tcp');
   if (backend === 'mpi') await import('@gorilla-ts/dist-mpi');
   // Optional: pick GPUs with free memory. Only where GPUs exist and none were chosen: on a CPU
   // machine this never waits (the seed's version blocked until enough GPUs were free).
@@ -481,5 +486,6 @@ export async function trainCommand(argv: readonly string[]): Promise<void> {
     distUrl,
     args,
     backend,
+    ...(config.oversubscribe === undefined ? {} : { oversubscribe: config.oversubscribe }),
   });
 }

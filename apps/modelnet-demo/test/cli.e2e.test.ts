@@ -301,8 +301,12 @@ describe('train under mpirun', () => {
 
 describe('user errors: one message, no stack, exit code 2', () => {
   it.each([
-    ['an unknown config key', ['epoch=3'], 'epoch: unknown key'],
-    ['a bad model option', ['model.dropout=2'], "Invalid arguments for 'PointNetCls'"],
+    [
+      'an unknown config key',
+      ['epoch=3'],
+      'command line: epoch=3: unknown key, did you mean epochs?',
+    ],
+    ['a bad model option', ['model.dropout=2'], 'command line: model.dropout=2: expected'],
     [
       'a missing data folder',
       [
@@ -378,8 +382,13 @@ describe('test', () => {
       expect(run.stdout).toMatch(/^mean class accuracy: \d+\.\d\d%$/m);
       expect(run.stdout).toMatch(/^class +samples +correct +accuracy$/m);
       expect(run.stdout).toMatch(/^cube +8 +\d+ +\d+\.\d\d%$/m);
+      // The labelled matrix (names, counts, colour bar) as PNG and SVG, and the HTML report.
       const png = PNG.sync.read(readFileSync(join(out, 'epoch_latest_confusion.png')));
-      expect(png.width).toBe(png.height);
+      expect(png.width).toBeGreaterThan(300);
+      expect(readFileSync(join(out, 'epoch_latest_confusion.svg'), 'utf8')).toContain(
+        '>cube</text>',
+      );
+      expect(existsSync(join(out, 'epoch_latest_report.html'))).toBe(true);
       const csv = readFileSync(join(out, 'epoch_latest_confusion.csv'), 'utf8').trim().split('\n');
       expect(csv[0]).toBe('true \\ predicted,sphere,cube,cylinder,cone');
       const counts = csv.slice(1).flatMap((line) => line.split(',').slice(1).map(Number));

@@ -1,6 +1,11 @@
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
-import { confusionPng, heatColor } from '../src/confusion-image.js';
+import {
+  confusionImages,
+  confusionSvg,
+  heatColor,
+  writeConfusionImage,
+} from '../src/confusion-image.js';
 import {
   addToConfusion,
   confusionCsv,
@@ -48,21 +53,45 @@ describe('confusion matrix metrics', () => {
 });
 
 describe('confusion matrix image', () => {
-  it('draws one cell per pair, darker for a larger share of the row', () => {
-    const png = PNG.sync.read(confusionPng(example(), { cellSize: 10 }));
-    // 3 cells of 10 pixels and 4 grid lines of 1 pixel.
-    expect([png.width, png.height]).toEqual([34, 34]);
-    const pixel = (row: number, col: number) => {
-      const x = 1 + col * 11 + 5;
-      const y = 1 + row * 11 + 5;
-      const o = (y * png.width + x) * 4;
-      return Array.from(png.data.subarray(o, o + 3));
-    };
-    expect(pixel(0, 0)).toEqual(heatColor(1));
-    expect(pixel(1, 1)).toEqual(heatColor(0.5));
-    expect(pixel(1, 0)).toEqual(heatColor(0.25));
-    expect(pixel(0, 1)).toEqual(heatColor(0));
-    expect(pixel(2, 2)).toEqual(heatColor(0)); // no samples: white
-    expect(heatColor(1)[0]).toBeLessThan(heatColor(0)[0]);
+  it('labels both axes, prints the counts, colours by row share, titles with the accuracies', () => {
+    const svg = confusionSvg(example(), ['cat', 'dog', 'owl'], { title: 'run <x>' });
+    // Class names on both axes: each name twice (row label, column label).
+    for (const name of ['cat', 'dog', 'owl']) {
+      expect(svg.match(new RegExp(`>${name}</text>`, 'g'))).toHaveLength(2);
+    }
+    expect(svg).toContain('>run &#60;x&#62;</text>');
+    expect(svg).toContain('overall accuracy 75.0% · mean class accuracy 75.0% · 8 samples');
+    expect(svg).toContain('>predicted class</text>');
+    expect(svg).toContain('>true class</text>');
+    // Counts in the non-empty cells, colour = share of the row: 2/2 on the first row.
+    expect(svg).toContain(`fill="${hexOf(heatColor(1))}"`);
+    expect(svg).toContain(`fill="${hexOf(heatColor(0.25))}"`);
+    for (const tick of ['0%', '50%', '100%']) expect(svg).toContain(`>${tick}</text>`);
+  });
+
+  it('rasterises to a PNG of the SVG size (1.5× past 20 classes)', () => {
+    const { svg, png } = confusionImages(example(), ['cat', 'dog', 'owl']);
+    const image = PNG.sync.read(png);
+    const [, width, height] = /width="(\d+)" height="(\d+)"/.exec(svg)!.map(Number);
+    expect([image.width, image.height]).toEqual([width, height]);
+    const forty = { numClasses: 40, counts: new Int32Array(1600).fill(1) };
+    const big = PNG.sync.read(confusionImages(forty, []).png);
+    expect(big.width).toBeGreaterThan(1500);
+    // Rasterising 40 classes takes ~1 s alone, ~5 s on a busy 2-core machine.
+  }, 30_000);
+
+  it('writeConfusionImage hands the PNG to the writer at the step', () => {
+    const calls: Array<[string, number, number | undefined]> = [];
+    writeConfusionImage(
+      { addImage: (tag, png, step) => calls.push([tag, png.length, step]) },
+      example(),
+      ['cat', 'dog', 'owl'],
+      7,
+    );
+    expect(calls).toEqual([['val/confusion_matrix', expect.any(Number), 7]]);
   });
 });
+
+function hexOf(rgb: readonly number[]): string {
+  return `#${rgb.map((v) => v.toString(16).padStart(2, '0')).join('')}`;
+}

@@ -13,6 +13,12 @@ export interface DefaultArgumentParserOptions {
   readonly description?: string;
   /** Value of `--config` when it is not passed. Defaults to none (`config` is `undefined`). */
   readonly defaultConfig?: string;
+  /**
+   * Standard options this command does not take, by attribute name (an evaluation command
+   * leaves out `resume` and `evalOnly`): they are not parsed and not listed in `--help`.
+   * Defaults to none.
+   */
+  readonly omit?: readonly (keyof DefaultArgs)[];
 }
 
 /** The option values of {@link defaultArgumentParser}, by commander attribute name. */
@@ -167,30 +173,38 @@ export function defaultArgumentParser(options: DefaultArgumentParserOptions = {}
   command.description(options.description ?? 'gorilla-ts training');
   const config = new Option('--config <path>', 'config file (.yaml, .yml, .json, .js, .mjs, .ts)');
   if (options.defaultConfig !== undefined) config.default(options.defaultConfig);
-  return command
-    .addOption(config)
-    .option('--resume', 'resume from the latest checkpoint', false)
-    .option('--eval-only', 'only evaluate the model', false)
-    .option('--num-gpus <n>', 'number of worker processes (devices) per machine', integer(1), 1)
-    .option('--num-machines <n>', 'number of machines', integer(1), 1)
-    .option('--machine-rank <n>', 'rank of this machine, from 0', integer(0), 0)
-    .option(
+  const omitted = new Set<string>(options.omit ?? []);
+  const standard = [
+    config,
+    new Option('--resume', 'resume from the latest checkpoint').default(false),
+    new Option('--eval-only', 'only evaluate the model').default(false),
+    new Option('--num-gpus <n>', 'number of worker processes (devices) per machine')
+      .argParser(integer(1))
+      .default(1),
+    new Option('--num-machines <n>', 'number of machines').argParser(integer(1)).default(1),
+    new Option('--machine-rank <n>', 'rank of this machine, from 0')
+      .argParser(integer(0))
+      .default(0),
+    new Option(
       '--dist-url <url>',
       "rendezvous URL of the process group ('auto': a free local port)",
-      'auto',
-    )
-    .option(
+    ).default('auto'),
+    new Option(
       '--oversubscribe',
       'allow more processes per machine than devices (GPUs, or CPU cores without GPUs)',
-    )
-    .option('--backend <name>', 'tfjs backend (e.g. tensorflow, wasm, cpu)')
-    .option('--seed <n>', 'random seed', integer(undefined))
-    .addArgument(
-      new Argument(
-        '[overrides...]',
-        "config overrides as key=value, values parsed as YAML (e.g. optimizer.lr=1e-3 'model.layers=[64,128]')",
-      ).argParser(collectOverride),
-    );
+    ),
+    new Option('--backend <name>', 'tfjs backend (e.g. tensorflow, wasm, cpu)'),
+    new Option('--seed <n>', 'random seed').argParser(integer(undefined)),
+  ];
+  for (const option of standard) {
+    if (!omitted.has(option.attributeName())) command.addOption(option);
+  }
+  return command.addArgument(
+    new Argument(
+      '[overrides...]',
+      "config overrides as key=value, values parsed as YAML (e.g. optimizer.lr=1e-3 'model.layers=[64,128]')",
+    ).argParser(collectOverride),
+  );
 }
 
 /**

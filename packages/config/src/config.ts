@@ -10,6 +10,7 @@ import {
   deepFreeze,
   describeKind,
   isPlainObject,
+  spellingTwin,
 } from './data.js';
 import { type DumpOptions, dumpData } from './dump.js';
 import { ConfigDataError, ConfigKeyError } from './errors.js';
@@ -336,6 +337,30 @@ export class Config {
 }
 
 /**
+ * `segments` with each key that the config holds in the other spelling (`weightDecay` for
+ * `weight_decay`) replaced by the config's spelling, so that an override replaces the value.
+ */
+function matchSpelling(
+  data: ConfigValue,
+  segments: readonly (string | number)[],
+): (string | number)[] {
+  const result: (string | number)[] = [];
+  let node: unknown = data;
+  for (const segment of segments) {
+    let key = segment;
+    if (typeof segment === 'string' && isPlainObject(node)) {
+      key = spellingTwin(node, segment) ?? segment;
+    }
+    result.push(key);
+    node =
+      node !== null && typeof node === 'object'
+        ? (node as Record<string | number, unknown>)[key]
+        : undefined;
+  }
+  return result;
+}
+
+/**
  * A new config: `config` with `entries` (dotted key, value) merged in order, as
  * {@link Config.mergeFromDict} does.
  */
@@ -347,7 +372,7 @@ export function mergeEntries(
   let data: ConfigValue = config.toObject();
   for (const [key, value] of entries) {
     if (value === undefined) continue;
-    const segments = parsePath(key);
+    const segments = matchSpelling(data, parsePath(key));
     const frozen = freezeValue(value, segments.join('.'));
     data = updateAt(data, segments, (old) => mergeInto(old, frozen), {
       createMissing: options.allowNewKeys ?? true,

@@ -117,3 +117,17 @@ export function describeValue(value: unknown): string {
   if (Array.isArray(value)) return `list (length ${value.length})`;
   return describeKind(value);
 }
+
+/**
+ * The key of `object` that is `key` in the other spelling (`weightDecay` for `weight_decay` and
+ * the reverse), when `object` lacks `key` itself. Configs reach registries that accept both
+ * spellings, so a child file or an override in one spelling replaces the base's value in the
+ * other instead of standing beside it.
+ */
+export function spellingTwin(object: Record<string, unknown>, key: string): string | undefined {
+  if (Object.hasOwn(object, key)) return undefined;
+  const camel = key.replace(/_+([a-z0-9])/g, (_, char: string) => char.toUpperCase());
+  const snake = key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
+  for (const twin of [camel, snake]) if (twin !== key && Object.hasOwn(object, twin)) return twin;
+  return undefined;
+}

@@ -240,6 +240,12 @@ export interface ConfigIssue {
   readonly received: string;
   /** One line: `key.path: expected X, received Y` (without the file name). */
   readonly message: string;
+  /**
+   * Where the value came from, printed before the message: the file name, or `command line`
+   * for a value set by an override or option (then the message starts with the override as
+   * typed, `epochs=two: expected a number`). Defaults to the config's file name.
+   */
+  readonly source?: string;
 }
 
 /** A config failed its zod schema. The message lists every issue, one per line. */
@@ -252,7 +258,11 @@ export class ConfigValidationError extends ConfigError {
   constructor(issues: readonly ConfigIssue[], filename: string | undefined, cause: unknown) {
     const prefix = filename === undefined ? '' : `${filename}: `;
     const count = issues.length === 1 ? '1 issue' : `${issues.length} issues`;
-    const lines = issues.map((issue) => `  ${prefix}${issue.message}`);
+    const lines = issues.map((issue) =>
+      issue.source === undefined
+        ? `  ${prefix}${issue.message}`
+        : `  ${issue.source}: ${issue.message}`,
+    );
     super(
       'CONFIG_VALIDATION_FAILED',
       `Config validation failed with ${count}; fix these keys in the config file or override them:\n${lines.join('\n')}`,

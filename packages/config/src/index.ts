@@ -4,6 +4,7 @@
  *
  * @packageDocumentation
  */
+export { type AttributeIssuesOptions, attributeIssues } from './attribute.js';
 export {
   type DefaultArgs,
   type DefaultArgumentParserOptions,
@@ -47,6 +48,8 @@ export { BASE_KEY, DELETE_KEY } from './merge.js';
 export type { ConfigPath } from './path.js';
 export {
   safeValidateConfig,
+  toConfigIssues,
+  type ValidateConfigOptions,
   type ValidateConfigResult,
   validateConfig,
 } from './validate.js';

@@ -4,6 +4,7 @@ import {
   type ConfigValue,
   describeValue,
   isPlainObject,
+  spellingTwin,
 } from './data.js';
 import { ConfigDataError } from './errors.js';
 
@@ -75,7 +76,13 @@ export function mergeInto(
   const result: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(child)) {
     if (key === DELETE_KEY) continue;
-    const old = Object.hasOwn(base, key) ? (base[key] as ConfigValue) : undefined;
+    // A key in the other spelling than the base's (weight_decay over weightDecay) replaces it.
+    // A child giving both spellings keeps both: the registry refuses that, naming them.
+    const found = spellingTwin(result, key);
+    const twin = found !== undefined && !Object.hasOwn(child, found) ? found : undefined;
+    const oldKey = twin ?? key;
+    const old = Object.hasOwn(base, oldKey) ? (base[oldKey] as ConfigValue) : undefined;
+    if (twin !== undefined) delete result[twin];
     assignKey(result, key, mergeInto(old, value as ConfigValue, onBadDelete, [...path, key]));
   }
   return result as ConfigObject;

@@ -1,12 +1,21 @@
 import * as z from 'zod';
+import { type AttributeIssuesOptions, attributeIssues } from './attribute.js';
 import { Config } from './config.js';
 import { describeValue, formatPath, isPlainObject } from './data.js';
 import { type ConfigIssue, ConfigValidationError } from './errors.js';
+import { closestKey } from './suggest.js';
 
 /** The result of {@link safeValidateConfig}: the typed data, or the error listing every issue. */
 export type ValidateConfigResult<T> =
   | { readonly success: true; readonly data: T; readonly error?: undefined }
   | { readonly success: false; readonly data?: undefined; readonly error: ConfigValidationError };
+
+/**
+ * Options of {@link validateConfig}: the command line the config was merged with, so that an
+ * issue in a value set there is blamed on the command line (`command line: epochs=two: expected
+ * a number`), not on the file.
+ */
+export type ValidateConfigOptions = Pick<AttributeIssuesOptions, 'args' | 'keys'>;
 
 /** The value at `path` in `input`, and whether the last key exists. */
 function valueAt(
@@ -72,8 +81,32 @@ function expectedOf(issue: z.core.$ZodIssue): string | undefined {
   }
 }
 
+/**
+ * The keys an object schema declares at `path` (through `.optional()`, `.default()`, pipes and
+ * nested objects), for "did you mean" suggestions; empty where the schema is not an object.
+ */
+function schemaKeysAt(schema: z.core.$ZodType, path: readonly (string | number)[]): string[] {
+  let node = schema as unknown as { _zod?: { def?: Record<string, unknown> } } | undefined;
+  const rest = [...path];
+  for (let depth = 0; depth < 64 && node?._zod?.def !== undefined; depth++) {
+    const def = node._zod.def;
+    if (def.type === 'object') {
+      const shape = def.shape as Record<string, typeof node>;
+      if (rest.length === 0) return Object.keys(shape);
+      node = shape[String(rest.shift())];
+    } else if (def.type === 'pipe') node = def.in as typeof node;
+    else if ('innerType' in def) node = def.innerType as typeof node;
+    else return [];
+  }
+  return [];
+}
+
 /** Turns zod issues into {@link ConfigIssue}s (one per unknown key for `unrecognized_keys`). */
-export function toConfigIssues(issues: readonly z.core.$ZodIssue[], input: unknown): ConfigIssue[] {
+export function toConfigIssues(
+  issues: readonly z.core.$ZodIssue[],
+  input: unknown,
+  knownKeys?: (path: readonly (string | number)[]) => readonly string[],
+): ConfigIssue[] {
   const result: ConfigIssue[] = [];
   for (const issue of issues) {
     const path = issue.path.map((key) => (typeof key === 'number' ? key : String(key)));
@@ -81,12 +114,16 @@ export function toConfigIssues(issues: readonly z.core.$ZodIssue[], input: unkno
       for (const key of issue.keys) {
         const keyPath = [...path, key];
         const { value } = valueAt(input, keyPath);
+        const near = knownKeys === undefined ? undefined : closestKey(key, knownKeys(path));
         result.push({
           path: keyPath,
           code: issue.code,
           expected: undefined,
           received: describeValue(value),
-          message: `${formatPath(keyPath)}: unknown key (not in the schema); remove it or check its spelling`,
+          message:
+            near === undefined
+              ? `${formatPath(keyPath)}: unknown key (not in the schema); remove it or check its spelling`
+              : `${formatPath(keyPath)}: unknown key, did you mean ${near}?`,
         });
       }
       continue;
@@ -117,12 +154,17 @@ export function toConfigIssues(issues: readonly z.core.$ZodIssue[], input: unkno
 export function safeValidateConfig<S extends z.core.$ZodType>(
   config: Config | unknown,
   schema: S,
+  options: ValidateConfigOptions = {},
 ): ValidateConfigResult<z.core.output<S>> {
   const input = config instanceof Config ? config.toObject() : config;
   const filename = config instanceof Config ? config.filename : undefined;
   const result = z.safeParse(schema, input);
   if (result.success) return { success: true, data: result.data };
-  const issues = toConfigIssues(result.error.issues, input);
+  const found = toConfigIssues(result.error.issues, input, (path) => schemaKeysAt(schema, path));
+  const issues =
+    options.args === undefined
+      ? found
+      : attributeIssues(found, { filename, args: options.args, keys: options.keys });
   return { success: false, error: new ConfigValidationError(issues, filename, result.error) };
 }
 
@@ -139,8 +181,9 @@ export function safeValidateConfig<S extends z.core.$ZodType>(
 export function validateConfig<S extends z.core.$ZodType>(
   config: Config | unknown,
   schema: S,
+  options: ValidateConfigOptions = {},
 ): z.core.output<S> {
-  const result = safeValidateConfig(config, schema);
+  const result = safeValidateConfig(config, schema, options);
   if (!result.success) throw result.error;
   return result.data;
 }

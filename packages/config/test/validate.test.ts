@@ -56,7 +56,7 @@ describe('validateConfig', () => {
         configs/train.yaml: optimizer.lr: expected number > 0, received number -1
         configs/train.yaml: epochs: expected number, received string 'ten'
         configs/train.yaml: seed: expected number, received undefined (key is missing)
-        configs/train.yaml: dataloader.shufle: unknown key (not in the schema); remove it or check its spelling]
+        configs/train.yaml: dataloader.shufle: unknown key, did you mean shuffle?]
     `);
   });
 

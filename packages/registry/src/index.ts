@@ -12,6 +12,7 @@ export {
   type RegistryErrorCode,
   UnknownTypeError,
 } from './errors.js';
+export { toCamelCase, toSnakeCase } from './keys.js';
 export {
   type BuildConfig,
   buildFromCfg,
@@ -21,6 +22,8 @@ export {
   type RegisterOptions,
   Registry,
   type RegistryEntry,
+  type RegistryIssue,
+  type ValidateOptions,
 } from './registry.js';
 export {
   buildLoss,

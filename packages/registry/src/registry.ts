@@ -6,6 +6,14 @@ import {
   InvalidConfigError,
   UnknownTypeError,
 } from './errors.js';
+import {
+  type NormalizedKeys,
+  normalizeKeys,
+  objectShapeOf,
+  suggestKeys,
+  toCamelCase,
+  toSnakeCase,
+} from './keys.js';
 import { closestNames } from './suggest.js';
 import { renderTable } from './table.js';
 
@@ -53,6 +61,30 @@ export interface RegistryEntry<T> {
 export interface BuildConfig<T = unknown> {
   type?: string | Factory<T>;
   [key: string]: unknown;
+}
+
+/** One problem found by {@link Registry.validate}. */
+export interface RegistryIssue {
+  /** Dotted key path in the whole config (`model.num_clases`), as the user spelled it. */
+  readonly path: string;
+  /**
+   * `unknown_type`, `missing_type`, `not_an_object`, `duplicate_key` (one option in both
+   * spellings), or the zod issue code (`unrecognized_keys`, `invalid_type`, `too_small`, ...).
+   */
+  readonly code: string;
+  /** What is wrong, in words, with a suggestion where there is a near name (no path, no file). */
+  readonly message: string;
+}
+
+/** Options of {@link Registry.validate}. */
+export interface ValidateOptions {
+  /** Values merged under the config, as `build(cfg, defaults)` would (cfg keys win). */
+  defaults?: Record<string, unknown>;
+  /**
+   * Arguments the builder adds at build time (`params` of an optimizer, `optimizer` of a
+   * scheduler): their absence is not reported.
+   */
+  provided?: readonly string[];
 }
 
 /**
@@ -198,7 +230,16 @@ export class Registry<T = unknown> implements Iterable<[string, RegistryEntry<T>
     const merged: Record<string, unknown> = { ...defaults, ...cfg };
     const { type, ...rawArgs } = merged;
     const entry = this.#resolve(type);
-    const args = copyPlainData(rawArgs);
+    const normalized = normalizeKeys(copyPlainData(rawArgs), objectShapeOf(entry.schema));
+    if (normalized.conflicts.length > 0) {
+      const issues = normalized.conflicts.map(([first, second]) => ({
+        path: second,
+        code: 'duplicate_key',
+        message: duplicateMessage(first, second),
+      }));
+      throw new ArgumentValidationError(this.name, entry.name, issues, undefined);
+    }
+    const args = normalized.args;
     const options = entry.schema === undefined ? args : this.#validate(entry, args);
     try {
       return (
@@ -209,6 +250,105 @@ export class Registry<T = unknown> implements Iterable<[string, RegistryEntry<T>
     } catch (error) {
       throw withTypeName(error, `${this.name}.${entry.name}`);
     }
+  }
+
+  /**
+   * Checks a config section without building anything: the `type`, and the arguments against
+   * the entry's schema, with keys normalised as {@link Registry.build} does (snake_case and
+   * camelCase both accepted, one option in both spellings refused). Returns every problem, each
+   * with its key path under `path` (`model.num_clases: unknown key, did you mean num_classes?`);
+   * an empty list when `build` would accept the arguments. Never throws for bad input.
+   *
+   * @param cfg - The section (`{ type: 'PointNetCls', num_classes: 10 }`).
+   * @param path - Where the section sits in the whole config (`model`, `hooks.0`); `''` for none.
+   */
+  validate(cfg: unknown, path = '', options: ValidateOptions = {}): RegistryIssue[] {
+    const at = (key: string | number): string => (path === '' ? String(key) : `${path}.${key}`);
+    if (!isPlainObject(cfg)) {
+      return [
+        {
+          path,
+          code: 'not_an_object',
+          message: `expected an object with a 'type' key (one of ${this.#typeList()}), received ${describe(cfg)}`,
+        },
+      ];
+    }
+    const merged: Record<string, unknown> = { ...options.defaults, ...cfg };
+    const { type, ...rawArgs } = merged;
+    if (type === undefined) {
+      return [
+        { path: at('type'), code: 'missing_type', message: `missing; one of ${this.#typeList()}` },
+      ];
+    }
+    let entry: RegistryEntry<T>;
+    try {
+      entry = this.#resolve(type);
+    } catch (error) {
+      if (UnknownTypeError.isInstance(error) && error instanceof UnknownTypeError) {
+        const hint = error.suggestions.length > 0 ? `, did you mean ${error.suggestions[0]}?` : '';
+        return [
+          {
+            path: at('type'),
+            code: 'unknown_type',
+            message: `no '${String(type)}' in the '${this.name}' registry${hint} (registered: ${this.#typeList()})`,
+          },
+        ];
+      }
+      return [{ path: at('type'), code: 'unknown_type', message: (error as Error).message }];
+    }
+    const shape = objectShapeOf(entry.schema);
+    const normalized = normalizeKeys(copyPlainData(rawArgs), shape);
+    const issues: RegistryIssue[] = normalized.conflicts.map(([first, second]) => ({
+      path: at(second),
+      code: 'duplicate_key',
+      message: duplicateMessage(first, second),
+    }));
+    if (entry.schema === undefined) return issues;
+    const provided = new Set(options.provided ?? []);
+    const args = { ...normalized.args };
+    // Stand-ins for what the builder adds: the schema must not report them missing.
+    for (const key of provided) if (!(key in args)) args[key] = PROVIDED;
+    const result = entry.schema.safeParse(args, { reportInput: true });
+    if (result.success) return issues;
+    // A required key missing because it is misspelt is reported once, as the misspelt key.
+    const suggested = new Set<string>();
+    for (const issue of result.error.issues) {
+      if (issue.code !== 'unrecognized_keys' || issue.path.length > 0) continue;
+      for (const key of issue.keys) {
+        const [near] = suggestKeys(key, shape);
+        if (near !== undefined) suggested.add(toCamelCase(near)).add(toSnakeCase(near));
+      }
+    }
+    for (const issue of result.error.issues) {
+      const missing = 'input' in issue && issue.input === undefined && issue.path.length === 1;
+      if (missing && suggested.has(String(issue.path[0]))) continue;
+      const [head, ...rest] = issue.path.map((key) =>
+        typeof key === 'number' ? key : String(key),
+      );
+      if (typeof head === 'string' && provided.has(head) && args[head] === PROVIDED) continue;
+      const spelled = head === undefined ? [] : [spelledKey(normalized, String(head)), ...rest];
+      const base = spelled.length === 0 ? path : at(spelled.join('.'));
+      if (issue.code === 'unrecognized_keys') {
+        for (const key of issue.keys) {
+          const [near] = rest.length === 0 && head === undefined ? suggestKeys(key, shape) : [];
+          issues.push({
+            path: base === '' ? key : `${base}.${key}`,
+            code: issue.code,
+            message:
+              near === undefined
+                ? `unknown key of ${entry.name}${knownKeys(shape)}`
+                : `unknown key, did you mean ${near}?`,
+          });
+        }
+        continue;
+      }
+      issues.push({ path: base, code: issue.code, message: describeArgumentIssue(issue) });
+    }
+    return issues;
+  }
+
+  #typeList(): string {
+    return [...this.#entries.keys()].join(', ') || '(the registry is empty)';
   }
 
   /** A readable table of the entries: name, kind, aliases and whether a schema is set. */
@@ -286,6 +426,50 @@ export function buildFromCfg<T, R extends T = T>(
   return registry.build<R>(cfg, defaults);
 }
 
+/** A stand-in for an argument the builder provides (never reaches a factory). */
+const PROVIDED = Symbol('provided by the builder');
+
+function duplicateMessage(first: string, second: string): string {
+  return `given as both ${first} and ${second}: they set the same option, give one`;
+}
+
+function spelledKey(normalized: NormalizedKeys, key: string): string {
+  return normalized.spelledAs.get(key) ?? key;
+}
+
+function knownKeys(shape: { keys: ReadonlySet<string> } | undefined): string {
+  if (shape === undefined || shape.keys.size === 0) return '';
+  const keys = [...shape.keys];
+  return keys.length > 16 ? '' : ` (its options: ${keys.join(', ')})`;
+}
+
+/** `expected number, received string 'abc'` and the like, for one zod issue. */
+function describeArgumentIssue(issue: z.core.$ZodIssue): string {
+  const input = 'input' in issue ? issue.input : undefined;
+  if (input === undefined && issue.code === 'invalid_type')
+    return `missing: expected ${issue.expected}`;
+  const received = describe(input);
+  switch (issue.code) {
+    case 'invalid_type':
+      return `expected ${issue.expected}, received ${received}`;
+    case 'too_small':
+    case 'too_big': {
+      const small = issue.code === 'too_small';
+      const limit = String(small ? issue.minimum : issue.maximum);
+      const op = issue.exact ? '==' : `${small ? '>' : '<'}${issue.inclusive === false ? '' : '='}`;
+      const what =
+        issue.origin === 'string' || issue.origin === 'array'
+          ? `${issue.origin === 'array' ? 'a list' : 'a string'} of length ${op} ${limit}`
+          : `${issue.origin === 'int' ? 'an integer' : 'a number'} ${op} ${limit}`;
+      return `expected ${what}, received ${received}`;
+    }
+    case 'invalid_value':
+      return `expected one of ${issue.values.map((value) => JSON.stringify(value)).join(', ')}, received ${received}`;
+    default:
+      return input === undefined ? issue.message : `${issue.message}, received ${received}`;
+  }
+}
+
 function isClass(value: unknown): boolean {
   return typeof value === 'function' && /^class[\s{]/.test(Function.prototype.toString.call(value));
 }
@@ -311,6 +495,7 @@ function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'function') return `the function ${value.name || '<anonymous>'}`;
+  if (isPlainObject(value)) return 'an object';
   if (typeof value === 'object') return `an instance of ${value.constructor?.name ?? 'Object'}`;
   return `${typeof value} ${JSON.stringify(value)}`;
 }

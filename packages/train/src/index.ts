@@ -162,6 +162,7 @@ export {
   buildDataloader,
   buildDataset,
   type DataLoaderConfig,
+  LOADER_CONFIG as dataLoaderConfigSchema,
 } from './data/build.js';
 export {
   type Collated,
@@ -221,7 +222,13 @@ export {
   TensorBoardWriter,
   type TensorBoardWriterOptions,
 } from './tensorboard/writer.js';
-export { convertSeconds, eta, remainingIterations, type TrainingPosition } from './timing/eta.js';
+export {
+  convertSeconds,
+  eta,
+  formatDuration,
+  remainingIterations,
+  type TrainingPosition,
+} from './timing/eta.js';
 export {
   EpochProgress,
   type EpochProgressOptions,

@@ -45,10 +45,10 @@ describe('EpochProgress without a TTY', () => {
     }
     progress.stop();
     expect(text()).toMatchInlineSnapshot(`
-      "epoch 1/2 iter 1/10 | 2.00 it/s | loss 1.0000 | lr 0.001000 | data 0.012s | eta 00 days 00:00:09
-      epoch 1/2 iter 5/10 | 2.00 it/s | loss 0.2000 | lr 0.001000 | data 0.012s | eta 00 days 00:00:07
-      epoch 1/2 iter 9/10 | 2.00 it/s | loss 0.1111 | lr 0.001000 | data 0.012s | eta 00 days 00:00:05
-      epoch 1/2 iter 10/10 | 2.00 it/s | loss 0.1000 | lr 0.001000 | data 0.012s | eta 00 days 00:00:05
+      "epoch 1/2 iter 1/10 | 2.00 it/s | loss 1.0000 | lr 0.001000 | data 0.012s | eta 9s
+      epoch 1/2 iter 5/10 | 2.00 it/s | loss 0.2000 | lr 0.001000 | data 0.012s | eta 7s
+      epoch 1/2 iter 9/10 | 2.00 it/s | loss 0.1111 | lr 0.001000 | data 0.012s | eta 5s
+      epoch 1/2 iter 10/10 | 2.00 it/s | loss 0.1000 | lr 0.001000 | data 0.012s | eta 5s
       "
     `);
   });
@@ -70,9 +70,9 @@ describe('EpochProgress without a TTY', () => {
     progress.stop();
     progress.stop();
     expect(text().split('\n').filter(Boolean)).toEqual([
-      'epoch iter 1/100 | 1.00 it/s | lr 1.000e-5 | acc 0.5000 | samples 32 | eta 00 days 00:01:39',
-      'epoch iter 3/100 | 1.00 it/s | lr 1.000e-5 | acc 0.5000 | samples 32 | eta 00 days 00:01:37',
-      'epoch iter 4/100 | 1.00 it/s | lr 1.000e-5 | acc 0.5000 | samples 32 | eta 00 days 00:01:36',
+      'epoch iter 1/100 | 1.00 it/s | lr 1.000e-5 | acc 0.5000 | samples 32 | eta 1m 39s',
+      'epoch iter 3/100 | 1.00 it/s | lr 1.000e-5 | acc 0.5000 | samples 32 | eta 1m 37s',
+      'epoch iter 4/100 | 1.00 it/s | lr 1.000e-5 | acc 0.5000 | samples 32 | eta 1m 36s',
     ]);
   });
 
@@ -92,8 +92,8 @@ describe('EpochProgress without a TTY', () => {
     time.set(4);
     progress.update(9);
     expect(lines).toEqual([
-      'epoch 3 iter 6/10 | 0.50 it/s | eta 00 days 00:00:08',
-      'epoch 3 iter 10/10 | 1.25 it/s | eta 00 days 00:00:00',
+      'epoch 3 iter 6/10 | 0.50 it/s | eta 8s',
+      'epoch 3 iter 10/10 | 1.25 it/s | eta 0s',
     ]);
     expect(progress.lastLine).toBe(lines[1]);
   });

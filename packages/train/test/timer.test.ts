@@ -1,6 +1,13 @@
 import { describe, expect, test } from 'vitest';
 import { TrainError } from '../src/errors.js';
-import { convertSeconds, eta, remainingIterations, Timer, TimerError } from '../src/index.js';
+import {
+  convertSeconds,
+  eta,
+  formatDuration,
+  remainingIterations,
+  Timer,
+  TimerError,
+} from '../src/index.js';
 
 /** A clock the test moves by hand. */
 function fakeClock(start = 100) {
@@ -123,7 +130,17 @@ describe('remainingIterations / eta', () => {
   });
 
   test('eta formats secondsPerIter * remaining', () => {
-    expect(eta(0.5, 7322)).toBe('00 days 01:01:01');
-    expect(eta(0, 100)).toBe('00 days 00:00:00');
+    expect(eta(0.5, 7322)).toBe('1h 01m');
+    expect(eta(0, 100)).toBe('0s');
+    // The progress line's compact form; convertSeconds keeps gorilla's.
+    expect([9, 750, 7322, 93_784, 31 * 86_400, -3, Number.NaN].map(formatDuration)).toEqual([
+      '9s',
+      '12m 30s',
+      '2h 02m',
+      '1d 02h',
+      '31d 00h',
+      '0s',
+      'unknown',
+    ]);
   });
 });

@@ -125,6 +125,25 @@ export class ModelNetNormalResampled extends PointCloudBase {
         this.#missing = this.length;
       }
     }
+    if (!this.cached) this.#checkListing(listPath);
+  }
+
+  /**
+   * Every listed shape must exist when the data set is built, not when an epoch reaches it: one
+   * stat per file (12,311 files for ModelNet40 take well under a second). A complete cache
+   * needs none.
+   */
+  #checkListing(listPath: string): void {
+    const missing = this.ids.map((_, i) => this.pathOf(i)).filter((path) => !isFile(path));
+    if (missing.length > 0) {
+      const shown = missing.slice(0, 5).join(', ');
+      const more = missing.length > 5 ? `, and ${missing.length - 5} more` : '';
+      throw new DataError(
+        'DATA_NOT_FOUND',
+        `${missing.length} of ${this.length} shape files listed in ${listPath} are missing: ${shown}${more}. Expected ${LAYOUT}.`,
+        { path: missing[0]! },
+      );
+    }
   }
 
   /** The cache file, when `cacheDir` is set. */

@@ -103,6 +103,9 @@ const nodeEnvironment: BackendEnvironment = {
  *   `BACKEND_UNAVAILABLE` when a concrete backend cannot be loaded.
  */
 export async function initBackend(options: InitBackendOptions = {}): Promise<BackendInfo> {
+  // TensorFlow's C++ start-up notes (oneDNN, CPU instruction sets, absl) are read from the
+  // environment when tfjs-node loads: quiet unless the user set a level (0 shows them).
+  process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
   const request = parseRequest(options.backend ?? process.env.GORILLA_BACKEND ?? 'auto');
   const state = backendState();
   if (state.last !== undefined && state.last.request === request) {

@@ -42,8 +42,11 @@ export function buildDataset<T = unknown>(
 
 const optionalInt = (min: number) => z.number().int().min(min).optional();
 
-/** The data-loader section of a config; gorilla's snake_case keys or camelCase ones. */
-const LOADER_CONFIG = z.strictObject({
+/**
+ * The data-loader section of a config; gorilla's snake_case keys or camelCase ones. Exported so
+ * that an app can check a whole config before building anything.
+ */
+export const LOADER_CONFIG = z.strictObject({
   batch_size: optionalInt(1),
   batchSize: optionalInt(1),
   num_workers: optionalInt(0),

@@ -18,12 +18,19 @@ message Event {
 }
 
 message Summary {
+  message Image {
+    int32 height = 1;
+    int32 width = 2;
+    int32 colorspace = 3;
+    bytes encoded_image_string = 4;
+  }
   message Value {
     string node_name = 7;
     string tag = 1;
     SummaryMetadata metadata = 9;
     oneof value {
       float simple_value = 2;
+      Image image = 4;
       HistogramProto histo = 5;
       TensorProto tensor = 8;
     }
@@ -96,6 +103,8 @@ export interface HistogramData {
 export interface SummaryValueMessage {
   tag: string;
   simpleValue?: number;
+  /** An encoded image (PNG): `colorspace` 1 grey, 2 grey+alpha, 3 RGB, 4 RGBA. */
+  image?: { height: number; width: number; colorspace: number; encodedImageString: Uint8Array };
   histo?: HistogramData;
   tensor?: {
     dtype: number;

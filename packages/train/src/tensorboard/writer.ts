@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { EventFileError } from '../errors.js';
 import { LogBuffer, type LogValue } from '../utils/log-buffer.js';
 import { currentRank } from '../utils/rank.js';
 import { EventFileWriter } from './event-file.js';
@@ -132,6 +133,22 @@ export class TensorBoardWriter {
     }
   }
 
+  /**
+   * Writes a PNG image for TensorBoard's Images tab (a confusion matrix at each evaluation, say).
+   * The size and colour type are read from the PNG's header. `step` defaults to the current step.
+   *
+   * @throws {@link EventFileError} when `png` is not a PNG.
+   */
+  addImage(tag: string, png: Uint8Array, step?: number): void {
+    const { width, height, colorspace } = pngHeader(png);
+    this.#file?.add({
+      step: step ?? this.step,
+      summary: {
+        value: [{ tag, image: { height, width, colorspace, encodedImageString: png } }],
+      },
+    });
+  }
+
   /** Writes text (Markdown) for TensorBoard's Text tab. `step` defaults to the current step. */
   addText(tag: string, text: string, step?: number): void {
     this.#file?.add({
@@ -239,4 +256,24 @@ export function histogram(
     counts[low]! += 1;
   }
   return { min, max, num: finite.length, sum, sumSquares, bucketLimit: limits, bucket: counts };
+}
+
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
+/** Width, height and TensorBoard colour space (1 grey, 2 grey+alpha, 3 RGB, 4 RGBA) of a PNG. */
+function pngHeader(png: Uint8Array): { width: number; height: number; colorspace: number } {
+  const isPng =
+    png.length >= 33 &&
+    PNG_SIGNATURE.every((byte, i) => png[i] === byte) &&
+    String.fromCharCode(png[12]!, png[13]!, png[14]!, png[15]!) === 'IHDR';
+  if (!isPng) {
+    throw new EventFileError(
+      `addImage expects PNG bytes (a buffer starting with the PNG signature), got ${png.length} bytes that are not a PNG.`,
+    );
+  }
+  const view = new DataView(png.buffer, png.byteOffset, png.byteLength);
+  const colorType = png[25]!;
+  // PNG colour types: 0 grey, 2 RGB, 3 palette (shown as RGB), 4 grey+alpha, 6 RGBA.
+  const colorspace = ({ 0: 1, 2: 3, 3: 3, 4: 2, 6: 4 } as Record<number, number>)[colorType] ?? 3;
+  return { width: view.getUint32(16), height: view.getUint32(20), colorspace };
 }

@@ -16,6 +16,25 @@ export function convertSeconds(seconds: number): string {
   return `${pad(days)} days ${pad(hours)}:${pad(minutes)}:${pad(secs)}`;
 }
 
+/**
+ * Formats a duration compactly, with the two largest units that matter: `9s`, `12m 30s`,
+ * `2h 05m`, `1d 02h` (fractions of a second dropped; negative durations count as 0; a
+ * non-finite duration gives `unknown`). The progress line's ETA uses it; {@link convertSeconds}
+ * keeps gorilla's `DD days HH:MM:SS`.
+ */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return 'unknown';
+  const total = Math.max(0, Math.floor(seconds));
+  const days = Math.floor(total / 86400);
+  const hours = Math.floor((total % 86400) / 3600);
+  const minutes = Math.floor((total % 3600) / 60);
+  const secs = total % 60;
+  if (days > 0) return `${days}d ${pad(hours)}h`;
+  if (hours > 0) return `${hours}h ${pad(minutes)}m`;
+  if (minutes > 0) return `${minutes}m ${pad(secs)}s`;
+  return `${secs}s`;
+}
+
 function pad(value: number): string {
   return String(value).padStart(2, '0');
 }
@@ -46,9 +65,9 @@ export function remainingIterations(position: TrainingPosition): number {
 }
 
 /**
- * The estimated time left, formatted by {@link convertSeconds}: `secondsPerIter * remaining`.
+ * The estimated time left, formatted by {@link formatDuration}: `secondsPerIter * remaining`.
  * Pass an average (a {@link HistoryBuffer}'s `average(20)`, say) rather than the latest time.
  */
 export function eta(secondsPerIter: number, remaining: number): string {
-  return convertSeconds(secondsPerIter * remaining);
+  return formatDuration(secondsPerIter * remaining);
 }

@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress';
-import { convertSeconds, remainingIterations } from './eta.js';
+import { formatDuration, remainingIterations } from './eta.js';
 
 /** Numbers shown with each progress update. */
 export interface ProgressStats {
@@ -48,7 +48,7 @@ export interface EpochProgressOptions {
  * files, CI). Each shows iterations per second, the loss, the learning rate, the data time and
  * the ETA:
  *
- * `epoch 2/10 iter 40/100 | 12.50 it/s | loss 0.4321 | lr 0.001000 | data 0.012s | eta 00 days 00:01:05`
+ * `epoch 2/10 iter 40/100 | 12.50 it/s | loss 0.4321 | lr 0.001000 | data 0.012s | eta 1m 05s`
  *
  * @example
  * ```ts
@@ -165,7 +165,7 @@ export class EpochProgress {
     for (const [key, value] of Object.entries(rest)) {
       if (value !== undefined) parts.push(`${key} ${formatNumber(value)}`);
     }
-    parts.push(`eta ${rate > 0 ? convertSeconds(remaining / rate) : 'unknown'}`);
+    parts.push(`eta ${rate > 0 ? formatDuration(remaining / rate) : 'unknown'}`);
     return parts.join(' | ');
   }
 }
