@@ -21,7 +21,13 @@ import {
 import { getWorldSize, isMainProcess, launch } from '@gorilla-ts/dist';
 import type { PointNetCls } from '@gorilla-ts/models-pointnet';
 import { buildModel } from '@gorilla-ts/registry';
-import { initBackend, loadCheckpoint, readCheckpoint, setRandomSeed } from '@gorilla-ts/train';
+import {
+  checkCheckpointConfig,
+  initBackend,
+  loadCheckpoint,
+  readCheckpoint,
+  setRandomSeed,
+} from '@gorilla-ts/train';
 import type { Command } from 'commander';
 import { appConfigSchema } from './config-schema.js';
 import { confusionPng } from './confusion-image.js';
@@ -59,7 +65,8 @@ export function getParser(): Command {
 /**
  * Which checkpoint and which config: `--checkpoint`, else the latest checkpoint of the config's
  * run (`log/<config name>/epoch_latest.safetensors`); `--config`, else the config saved in the
- * checkpoint (what it was trained with).
+ * checkpoint (what it was trained with). A stored config is data only: one that names code to
+ * run (`dataloader.worker_module`, ...) is refused, see `checkCheckpointConfig`.
  */
 async function resolveInputs(
   args: ParsedArgs<TestOptions>,
@@ -86,7 +93,9 @@ async function resolveInputs(
       `${checkpoint} holds no config (it was not saved by the train command): pass --config to say how to build the model and data.`,
     );
   }
-  return { checkpoint, cfg: new Config(JSON.parse(metadata.config) as Record<string, unknown>) };
+  // A checkpoint is data: its config may not name code to run (a worker module, say).
+  const stored = checkCheckpointConfig(JSON.parse(metadata.config), checkpoint);
+  return { checkpoint, cfg: new Config(stored) };
 }
 
 /** Evaluates the checkpoint; rank 0 prints the report and writes the files. */

@@ -25,6 +25,7 @@ export type TrainErrorCode =
   | 'CHECKPOINT_UNSUPPORTED'
   | 'CHECKPOINT_MISMATCH'
   | 'CHECKPOINT_WRITE_FAILED'
+  | 'CHECKPOINT_UNSAFE_CONFIG'
   // random
   | 'RANDOM_STATE_INVALID'
   // train II: logging, TensorBoard, timers, backup

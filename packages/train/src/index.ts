@@ -27,13 +27,20 @@ export {
   type LoadCheckpointOptions,
   loadCheckpoint,
   OPTIMIZER_PREFIX,
+  type RemoveStaleTemporariesOptions,
   type ResumeOptions,
   type ResumeResult,
   readCheckpoint,
+  removeStaleTemporaries,
   resume,
   type SaveCheckpointOptions,
   saveCheckpoint,
 } from './checkpoint/checkpoint.js';
+export {
+  type CodeInConfig,
+  checkCheckpointConfig,
+  findCodeInConfig,
+} from './checkpoint/untrusted-config.js';
 export {
   BackendError,
   CheckpointError,
