@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Config } from '@gorilla-ts/config';
+import type { PointNetCls } from '@gorilla-ts/models-pointnet';
 import '@gorilla-ts/models-pointnet';
 import { buildModel } from '@gorilla-ts/registry';
 import { initBackend, saveCheckpoint } from '@gorilla-ts/train';
@@ -99,7 +100,7 @@ describe('a checkpoint never runs code', () => {
         worker_module: `data:text/javascript,${encodeURIComponent(payload)}`,
       };
       // Real weights for the config's model, so that nothing but the config stops the run.
-      const model = buildModel(config.model as { type: string });
+      const model = buildModel<PointNetCls>(config.model as { type: string });
       const checkpoint = join(dir, 'downloaded.safetensors');
       await saveCheckpoint({ model, filename: checkpoint, config, meta: { epoch: 1 } });
 
