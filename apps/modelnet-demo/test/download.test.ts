@@ -191,15 +191,18 @@ describe('downloadModelNet', () => {
       retryDelayMs: 0,
       keepArchive: true,
     });
-    expect(mirror.requests.map((request) => request.range)).toEqual([
-      undefined,
-      `bytes=${Math.floor(zip.length / 2)}-`,
-    ]);
+    // How far the first transfer got before the cut depends on the machine's load: the second
+    // request resumes exactly where the log says it stopped.
+    const stopped = /failed: the transfer stopped at (\d+) of (\d+) bytes/.exec(
+      clean(logs.join('')),
+    );
+    expect(stopped?.[2]).toBe(String(zip.length));
+    const at = Number(stopped?.[1]);
+    expect(at).toBeGreaterThan(0);
+    expect(at).toBeLessThanOrEqual(Math.floor(zip.length / 2));
+    expect(mirror.requests.map((request) => request.range)).toEqual([undefined, `bytes=${at}-`]);
     expect(readFileSync(join(dest, MODELNET40_ARCHIVE)).equals(zip)).toBe(true);
     expect(result.bytes).toBe(zip.length);
-    expect(clean(logs.join(''))).toContain(
-      `failed: the transfer stopped at ${Math.floor(zip.length / 2)} of ${zip.length} bytes`,
-    );
   });
 
   it('starts over when the server ignores the Range header', async () => {
@@ -373,7 +376,7 @@ describe('extractZip', () => {
     const evil = join(tmp, 'evil.zip');
     writeFileSync(evil, makeZip([{ name: '../escape.txt', data: 'x' }]));
     expect((await failure(extractZip(evil, dest, 'builtin'))).message).toMatch(
-      /^Cannot unpack .*evil\.zip: the entry '\.\.\/escape\.txt' would land outside /,
+      /^Cannot unpack .*evil\.zip: nothing was written:\n {2}- the entry '\.\.\/escape\.txt' would land outside /,
     );
     const corrupt = makeZip([{ name: 'd.txt', data: 'some data to flip' }], false);
     const flipped = 30 + 'd.txt'.length + 2;
