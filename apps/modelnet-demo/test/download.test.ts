@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import {
   existsSync,
   mkdirSync,
@@ -340,6 +340,90 @@ describe('downloadModelNet', () => {
     ]);
     expect(modelNetUrls(undefined, {})[0]).toBe(
       'https://shapenet.cs.stanford.edu/media/modelnet40_ply_hdf5_2048.zip',
+    );
+  });
+});
+
+describe('SHA-256 of the archive', () => {
+  const digest = () => createHash('sha256').update(zip).digest('hex');
+
+  it('checks the digest while downloading, across a resumed transfer, then unpacks', async () => {
+    mirror.mode = 'cut-first';
+    const dest = freshDest();
+    const result = await downloadModelNet({
+      dest,
+      urls: [mirror.url],
+      progress: quiet,
+      retryDelayMs: 0,
+      sha256: digest().toUpperCase(),
+    });
+    expect(mirror.requests).toHaveLength(2); // cut, then resumed: the digest covers both parts
+    expect(result.bytes).toBe(zip.length);
+    expect(clean(logs.join(''))).not.toContain('WARNING');
+    expect(new ModelNetH5({ dataRoot: result.dataRoot, split: 'test' }).length).toBe(3);
+  });
+
+  it('a wrong digest: DOWNLOAD_CHECKSUM_MISMATCH, the file removed, nothing unpacked', async () => {
+    const dest = freshDest();
+    const wrong = 'ab'.repeat(32);
+    const error = await failure(
+      downloadModelNet({ dest, urls: [mirror.url], progress: quiet, sha256: wrong }),
+    );
+    expect(error.code).toBe('DOWNLOAD_CHECKSUM_MISMATCH');
+    expect(clean(error.message)).toContain(
+      `<mirror>/${MODELNET40_ARCHIVE}: the file's SHA-256 is ${digest()}, but ${wrong} is expected (the file was removed)`,
+    );
+    expect(readdirSync(dest)).toEqual([]);
+  });
+
+  it('MODELNET_SHA256 is used; a zip placed by hand is checked before it is unpacked', async () => {
+    const dest = freshDest();
+    mkdirSync(dest, { recursive: true });
+    const damaged = Buffer.from(zip);
+    damaged[damaged.length - 100] = damaged[damaged.length - 100]! ^ 0xff;
+    writeFileSync(join(dest, MODELNET40_ARCHIVE), damaged);
+    const error = await failure(
+      downloadModelNet({ dest, progress: quiet, env: { MODELNET_SHA256: digest() } }),
+    );
+    expect(error.code).toBe('DOWNLOAD_CHECKSUM_MISMATCH');
+    expect(clean(error.message)).toMatch(
+      /^<tmp>\/dest-\d+\/modelnet40_ply_hdf5_2048\.zip has SHA-256 [0-9a-f]{64}, but [0-9a-f]{64} is expected/,
+    );
+    expect(readdirSync(dest)).toEqual([MODELNET40_ARCHIVE]);
+    expect(mirror.requests).toEqual([]);
+  });
+
+  it('a plain http:// mirror without a digest is refused before it is contacted', async () => {
+    let fetched = 0;
+    const error = await failure(
+      downloadModelNet({
+        dest: freshDest(),
+        urls: [`http://modelnet.example.invalid/${MODELNET40_ARCHIVE}`],
+        progress: quiet,
+        env: {},
+        fetch: async () => {
+          fetched += 1;
+          throw new Error('must not be called');
+        },
+      }),
+    );
+    expect(fetched).toBe(0);
+    expect(error.code).toBe('DOWNLOAD_INSECURE');
+    expect(error.message).toContain(
+      'plain http:// is refused without a checksum (anyone on the way can change the archive): use an https:// mirror, or pass --sha256 <digest> (MODELNET_SHA256)',
+    );
+  });
+
+  it('http:// on this machine only warns; a malformed digest is refused', async () => {
+    await downloadModelNet({ dest: freshDest(), urls: [mirror.url], progress: quiet, env: {} });
+    expect(clean(logs.join(''))).toContain(
+      'WARNING: <mirror>/modelnet40_ply_hdf5_2048.zip is plain http:// and no SHA-256 is known',
+    );
+    const error = await failure(
+      downloadModelNet({ dest: freshDest(), urls: [mirror.url], progress: quiet, sha256: 'abc' }),
+    );
+    expect(error.message).toBe(
+      "The SHA-256 'abc' is not 64 hexadecimal digits (from the sha256 option).",
     );
   });
 });
