@@ -120,5 +120,5 @@ describe('a truncated HDF5 file', () => {
       expect(run.stderr).not.toMatch(/^\s+at .+[:(]/m);
       expect(run.status).toBe(2);
     }
-  }, 120_000);
+  }, 300_000);
 });

@@ -17,10 +17,10 @@ import {
   removeStaleTemporaries,
 } from '../src/index.js';
 import { tempDir, useCpu } from './fixtures/trainer/toy.js';
+import { BACKEND_HOOK_TIMEOUT } from './train1-helpers.js';
 
 const work = tempDir('gorilla-untrusted-');
-// Backend start-up: up to ~20 s measured with two CPU burners beside the suite.
-beforeAll(useCpu, 60_000);
+beforeAll(useCpu, BACKEND_HOOK_TIMEOUT);
 afterAll(() => work.remove());
 
 /** A `data:` module that, when imported, writes `marker` (and builds a tiny dataset). */
