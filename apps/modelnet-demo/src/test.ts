@@ -94,7 +94,19 @@ async function resolveInputs(
     );
   }
   // A checkpoint is data: its config may not name code to run (a worker module, say).
-  const stored = checkCheckpointConfig(JSON.parse(metadata.config), checkpoint);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(metadata.config);
+  } catch {
+    throw new AppError(
+      'APP_NO_CHECKPOINT',
+      `${checkpoint}: its stored config is not JSON: pass --config to say how to build the model and data.`,
+    );
+  }
+  const stored = checkCheckpointConfig(
+    parsed as Parameters<typeof checkCheckpointConfig>[0],
+    checkpoint,
+  );
   return { checkpoint, cfg: new Config(stored) };
 }
 

@@ -118,6 +118,27 @@ describe('a checkpoint never runs code', () => {
   );
 });
 
+describe('a stored config that is not JSON', () => {
+  it(
+    'test --checkpoint says so in one line (exit 2), no stack',
+    async () => {
+      const dir = workdir();
+      const header = Buffer.from(
+        JSON.stringify({ __metadata__: { format: 'gorilla-ts/1', config: '{not json' } }),
+      );
+      const length = Buffer.alloc(8);
+      length.writeBigUInt64LE(BigInt(header.length));
+      const checkpoint = join(dir, 'odd.safetensors');
+      writeFileSync(checkpoint, Buffer.concat([length, header]));
+      const run = await cli(dir, ['test', '--checkpoint', checkpoint]);
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.stderr).toContain(`error: ${checkpoint}: its stored config is not JSON`);
+      expect(run.stderr).not.toMatch(/^\s+at .+[:(]/m);
+    },
+    TIMEOUT,
+  );
+});
+
 describe('a checkpoint write killed before its rename leaves nothing behind', () => {
   it(
     'train with GORILLA_FAULT=checkpoint-after-temp-write dies mid-write; train --resume removes the temporary and continues from the intact epoch_latest',
