@@ -178,7 +178,7 @@ export async function doTrain(
   let loaderState: DataLoaderState | undefined;
   let best: BestEpoch | undefined; // the highest validation accuracy so far and its epoch
   // Temporaries of a checkpoint write a kill interrupted in an earlier run (rank 0 only).
-  await removeStaleTemporaries(logDir, { logger: (line) => logger.info(line) });
+  removeStaleTemporaries(logDir, { logger: (line) => logger.info(line) });
   const checkpoint = config.resume || config.evalOnly ? await agreedCheckpoint(logDir) : undefined;
   if (config.resume && checkpoint === undefined) {
     logger.warn(`--resume: no ${LATEST_CHECKPOINT} in ${logDir} yet; starting from scratch`);

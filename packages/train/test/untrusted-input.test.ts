@@ -191,13 +191,13 @@ describe('temporary checkpoint files (real processes, fault injected mid-write)'
       `.epoch_00004.safetensors.${dead}.xyz.tmp`, // not our pattern: kept
     ];
     for (const name of names) writeFileSync(join(dir, name), 'x');
-    const removed = await removeStaleTemporaries(dir, { rank: 0 });
+    const removed = removeStaleTemporaries(dir, { rank: 0 });
     expect(removed.map((path) => path.slice(dir.length + 1)).sort()).toEqual(
       [names[0], names[1]].sort(),
     );
     expect(readdirSync(dir).sort()).toEqual([names[2], names[3], names[4]].sort());
-    expect(await removeStaleTemporaries(join(dir, 'missing'), { rank: 0 })).toEqual([]);
+    expect(removeStaleTemporaries(join(dir, 'missing'), { rank: 0 })).toEqual([]);
     writeFileSync(join(dir, names[0]!), 'x');
-    expect(await removeStaleTemporaries(dir, { rank: 1 })).toEqual([]);
+    expect(removeStaleTemporaries(dir, { rank: 1 })).toEqual([]);
   });
 });

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { readdirSync, rmSync } from 'node:fs';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -140,19 +141,20 @@ export interface RemoveStaleTemporariesOptions {
  * resume, before this process writes checkpoints into `directory`. A temporary of a live process
  * (another job writing to the same folder) is kept, and so is every file not named like ours.
  * Only rank 0 removes anything: it is the only writer, and pids of other machines sharing the
- * folder mean nothing here. A missing directory is not an error.
+ * folder mean nothing here. A missing directory is not an error. Synchronous (one directory
+ * listing), so that a caller's start-up has no extra await point.
  *
  * @returns the absolute paths removed.
  */
-export async function removeStaleTemporaries(
+export function removeStaleTemporaries(
   directory: string,
   options: RemoveStaleTemporariesOptions = {},
-): Promise<string[]> {
+): string[] {
   if ((options.rank ?? currentRank()) !== 0) return [];
   const folder = resolve(directory);
   let names: string[];
   try {
-    names = await readdir(folder);
+    names = readdirSync(folder);
   } catch {
     return [];
   }
@@ -164,7 +166,7 @@ export async function removeStaleTemporaries(
     if (pid !== process.pid && isAlive(pid)) continue;
     const path = join(folder, name);
     try {
-      await rm(path, { force: true });
+      rmSync(path, { force: true });
       removed.push(path);
       options.logger?.(`Removed ${path}, a checkpoint write interrupted in an earlier run`);
     } catch {

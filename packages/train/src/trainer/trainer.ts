@@ -461,7 +461,7 @@ export class Trainer<B = unknown> extends TrainerBase {
 
   async #restore(): Promise<void> {
     // Temporaries of a checkpoint write a kill interrupted in an earlier run (rank 0 only).
-    await removeStaleTemporaries(this.workDir, {
+    removeStaleTemporaries(this.workDir, {
       rank: this.rank,
       logger: (line) => this.logger.info(line),
     });
