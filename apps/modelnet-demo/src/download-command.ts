@@ -14,6 +14,7 @@ export interface DownloadOptions {
   dest: string;
   url?: string[];
   size?: number;
+  sha256?: string;
   force: boolean;
   keepArchive: boolean;
   extractor: Extractor;
@@ -42,6 +43,10 @@ export function getParser(): Command {
       (url: string, previous: string[] | undefined) => [...(previous ?? []), url],
     )
     .option('--size <bytes>', 'the archive size to check the download against', positiveInteger)
+    .option(
+      '--sha256 <digest>',
+      "the archive's SHA-256 to check the download against (default: MODELNET_SHA256)",
+    )
     .option('--force', 'download and unpack again even when the data is there', false)
     .option('--keep-archive', 'keep the zip after unpacking', false)
     .addOption(
@@ -62,6 +67,7 @@ export async function downloadCommand(argv: readonly string[]): Promise<void> {
     extractor: options.extractor,
     ...(options.url === undefined ? {} : { urls: options.url }),
     ...(options.size === undefined ? {} : { expectedSize: options.size }),
+    ...(options.sha256 === undefined ? {} : { sha256: options.sha256 }),
   });
   process.stdout.write(`${result.dataRoot}\n`);
 }

@@ -19,7 +19,13 @@ import {
 import { getWorldSize, isMainProcess, launch } from '@gorilla-ts/dist';
 import type { PointNetCls } from '@gorilla-ts/models-pointnet';
 import { buildModel } from '@gorilla-ts/registry';
-import { initBackend, loadCheckpoint, readCheckpoint, setRandomSeed } from '@gorilla-ts/train';
+import {
+  checkCheckpointConfig,
+  initBackend,
+  loadCheckpoint,
+  readCheckpoint,
+  setRandomSeed,
+} from '@gorilla-ts/train';
 import type { Command } from 'commander';
 import { APP_CONFIG_KEYS, validateAppConfig } from './config-schema.js';
 import { confusionImages } from './confusion-image.js';
@@ -64,7 +70,8 @@ export function getParser(): Command {
 /**
  * Which checkpoint and which config: `--checkpoint`, else the latest checkpoint of the config's
  * run (`log/<config name>/epoch_latest.safetensors`); `--config`, else the config saved in the
- * checkpoint (what it was trained with).
+ * checkpoint (what it was trained with). A stored config is data only: one that names code to
+ * run (`dataloader.worker_module`, ...) is refused, see `checkCheckpointConfig`.
  */
 async function resolveInputs(
   args: ParsedArgs<TestOptions>,
@@ -91,7 +98,21 @@ async function resolveInputs(
       `${checkpoint} holds no config (it was not saved by the train command): pass --config to say how to build the model and data.`,
     );
   }
-  return { checkpoint, cfg: new Config(JSON.parse(metadata.config) as Record<string, unknown>) };
+  // A checkpoint is data: its config may not name code to run (a worker module, say).
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(metadata.config);
+  } catch {
+    throw new AppError(
+      'APP_NO_CHECKPOINT',
+      `${checkpoint}: its stored config is not JSON: pass --config to say how to build the model and data.`,
+    );
+  }
+  const stored = checkCheckpointConfig(
+    parsed as Parameters<typeof checkCheckpointConfig>[0],
+    checkpoint,
+  );
+  return { checkpoint, cfg: new Config(stored) };
 }
 
 /** Evaluates the checkpoint; rank 0 prints the report and writes the files. */

@@ -42,6 +42,7 @@ import {
   initBackend,
   type Logger,
   parameterCount,
+  removeStaleTemporaries,
   resume,
   saveCheckpoint,
   setRandomSeed,
@@ -172,6 +173,8 @@ export async function doTrain(
   let iter = 0; // iterations done so far, over all epochs
   let loaderState: DataLoaderState | undefined;
   let best: BestEpoch | undefined; // the highest validation accuracy so far and its epoch
+  // Temporaries of a checkpoint write a kill interrupted in an earlier run (rank 0 only).
+  removeStaleTemporaries(logDir, { logger: (line) => logger.info(line) });
   const checkpoint = config.resume || config.evalOnly ? await agreedCheckpoint(logDir) : undefined;
   if (config.resume && checkpoint === undefined) {
     logger.warn(`--resume: no ${LATEST_CHECKPOINT} in ${logDir} yet; starting from scratch`);

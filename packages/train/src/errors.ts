@@ -27,6 +27,8 @@ export type TrainErrorCode =
   | 'CHECKPOINT_WRITE_FAILED'
   // a PyTorch `.pth` whose pickle does more than rebuild tensors (never executed)
   | 'CHECKPOINT_UNSAFE'
+  // a config stored in a checkpoint that names code to import (never imported)
+  | 'CHECKPOINT_UNSAFE_CONFIG'
   // random
   | 'RANDOM_STATE_INVALID'
   // train II: logging, TensorBoard, timers, backup

@@ -34,9 +34,11 @@ export {
   type LoadCheckpointOptions,
   loadCheckpoint,
   OPTIMIZER_PREFIX,
+  type RemoveStaleTemporariesOptions,
   type ResumeOptions,
   type ResumeResult,
   readCheckpoint,
+  removeStaleTemporaries,
   resume,
   type SaveCheckpointOptions,
   saveCheckpoint,
@@ -54,6 +56,11 @@ export {
   SafetensorsFormatError,
   type SafetensorsTensor,
 } from './checkpoint/safetensors.js';
+export {
+  type CodeInConfig,
+  checkCheckpointConfig,
+  findCodeInConfig,
+} from './checkpoint/untrusted-config.js';
 export {
   BackendError,
   CheckpointError,

@@ -19,9 +19,16 @@ import { Adam } from '../src/optim/adam.js';
 import { SGD } from '../src/optim/sgd.js';
 import { getRandomState, nextOpSeed, setRandomSeed } from '../src/random/seed.js';
 import { buildLrScheduler } from '../src/scheduler/build.js';
-import { fixture, pythonSafetensors, tempDir, useTestBackend, values } from './train1-helpers.js';
+import {
+  BACKEND_HOOK_TIMEOUT,
+  fixture,
+  pythonSafetensors,
+  tempDir,
+  useTestBackend,
+  values,
+} from './train1-helpers.js';
 
-beforeAll(useTestBackend);
+beforeAll(useTestBackend, BACKEND_HOOK_TIMEOUT);
 const temp = tempDir('gorilla-ckpt-');
 afterAll(temp.remove);
 const quiet = { logger: () => {} };

@@ -17,6 +17,7 @@ import {
   RepeatDataset,
   type Sampler,
 } from '../src/index.js';
+import { BACKEND_HOOK_TIMEOUT } from './train1-helpers.js';
 
 const FIXTURE = new URL('./fixtures/point-dataset.mjs', import.meta.url);
 
@@ -34,7 +35,7 @@ let fixture: FixtureModule;
 beforeAll(async () => {
   await tf.setBackend('cpu');
   fixture = (await import(FIXTURE.href)) as FixtureModule;
-});
+}, BACKEND_HOOK_TIMEOUT);
 
 /** A dataset whose item is its index. */
 function range(length: number): Dataset<number> {

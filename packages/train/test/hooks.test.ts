@@ -30,6 +30,7 @@ import {
   toyModel,
   useCpu,
 } from './fixtures/trainer/toy.js';
+import { BACKEND_HOOK_TIMEOUT } from './train1-helpers.js';
 
 type Batch = { inputs: tf.Tensor; labels: tf.Tensor };
 type Loader = TrainerOptions<Batch>['trainLoader'];
@@ -43,7 +44,7 @@ beforeAll(async () => {
   await useCpu();
   work = tempDir('gorilla-hooks-');
   ({ logger, lines } = memoryLogger('hooks-test'));
-});
+}, BACKEND_HOOK_TIMEOUT);
 afterAll(() => {
   logger.close();
   work.remove();

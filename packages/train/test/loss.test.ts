@@ -6,9 +6,9 @@ import type { Criterion } from '../src/loss/criterion.js';
 import { crossEntropyLoss } from '../src/loss/cross-entropy.js';
 import { focalLoss } from '../src/loss/focal.js';
 import { smoothL1Loss } from '../src/loss/smooth-l1.js';
-import { expectClose, useTestBackend, values } from './train1-helpers.js';
+import { BACKEND_HOOK_TIMEOUT, expectClose, useTestBackend, values } from './train1-helpers.js';
 
-beforeAll(useTestBackend);
+beforeAll(useTestBackend, BACKEND_HOOK_TIMEOUT);
 
 // Four rows, three classes; the third row is ignored (label -100).
 const logits = () =>

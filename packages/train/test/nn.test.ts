@@ -11,6 +11,7 @@ import { Linear } from '../src/nn/linear.js';
 import { Sequential } from '../src/nn/sequential.js';
 import { setRandomSeed } from '../src/random/seed.js';
 import {
+  BACKEND_HOOK_TIMEOUT,
   expectClose,
   fixture,
   installed,
@@ -20,7 +21,7 @@ import {
   values,
 } from './train1-helpers.js';
 
-beforeAll(useTestBackend);
+beforeAll(useTestBackend, BACKEND_HOOK_TIMEOUT);
 
 describe('Linear', () => {
   it('has PyTorch names, shapes and init bounds, and maps the last axis of any rank', () => {

@@ -10,9 +10,9 @@ import type { NamedVariable, Optimizer } from '../src/optim/optimizer.js';
 import { RMSprop } from '../src/optim/rmsprop.js';
 import { SGD } from '../src/optim/sgd.js';
 import { setRandomSeed } from '../src/random/seed.js';
-import { expectClose, useTestBackend, values } from './train1-helpers.js';
+import { BACKEND_HOOK_TIMEOUT, expectClose, useTestBackend, values } from './train1-helpers.js';
 
-beforeAll(useTestBackend);
+beforeAll(useTestBackend, BACKEND_HOOK_TIMEOUT);
 
 type Vector = number[];
 const add = (a: Vector, b: Vector) => a.map((x, i) => x + b[i]!);

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { Module, parameterCount, parameterCountTable } from '../src/index.js';
+import { BACKEND_HOOK_TIMEOUT } from './train1-helpers.js';
 
 class Linear extends Module {
   constructor(inFeatures: number, outFeatures: number, bias = true) {
@@ -28,7 +29,7 @@ class Sequential extends Module {
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
-});
+}, BACKEND_HOOK_TIMEOUT);
 
 describe('parameterCount', () => {
   test("gorilla's observed example: Sequential(Linear(3,4), Sequential(Linear(4,2,bias=False)))", () => {

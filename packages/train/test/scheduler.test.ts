@@ -8,9 +8,9 @@ import { SGD } from '../src/optim/sgd.js';
 import { buildLrScheduler, type SchedulerConfig } from '../src/scheduler/build.js';
 import { ReduceLROnPlateau } from '../src/scheduler/plateau.js';
 import type { LrScheduler } from '../src/scheduler/scheduler.js';
-import { useTestBackend } from './train1-helpers.js';
+import { BACKEND_HOOK_TIMEOUT, useTestBackend } from './train1-helpers.js';
 
-beforeAll(useTestBackend);
+beforeAll(useTestBackend, BACKEND_HOOK_TIMEOUT);
 
 const params = (): NamedVariable[] => [['w', tf.variable(tf.zeros([1]))]];
 /** An SGD optimizer with one group per base lr. */

@@ -11,6 +11,14 @@ import { initBackend } from '../src/backend/init-backend.js';
 /** The backend in-process tests run on: `GORILLA_BACKEND`, else the deterministic `cpu`. */
 export const TEST_BACKEND = process.env.GORILLA_BACKEND ?? 'cpu';
 
+/**
+ * Timeout of a hook that initialises the backend (`useTestBackend`, `useCpu`): the first
+ * `initBackend` of a test file loads tfjs and registers every gradient. Measured worst case:
+ * 32 s on a 2-core machine with two CPU burners beside it (`yes > /dev/null` ×2, load average
+ * 21, scripts/test-under-load.sh); about 1 s idle. vitest's default hook timeout is 10 s.
+ */
+export const BACKEND_HOOK_TIMEOUT = 120_000;
+
 /** Initialises {@link TEST_BACKEND} quietly. */
 export async function useTestBackend(): Promise<void> {
   await initBackend({ backend: TEST_BACKEND, logger: () => {} });

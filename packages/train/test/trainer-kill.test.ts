@@ -93,5 +93,5 @@ describe('kill and resume (real processes)', () => {
       'iter_00020.safetensors', // the last iteration is always saved
     ]);
     expect(readdirSync(killedDir).filter((name) => name.endsWith('.tmp'))).toEqual([]);
-  }, 60_000);
+  }, 180_000);
 });

@@ -26,6 +26,7 @@ import {
   useCpu,
   weightsOf,
 } from './fixtures/trainer/toy.js';
+import { BACKEND_HOOK_TIMEOUT } from './train1-helpers.js';
 
 type Batch = { inputs: tf.Tensor; labels: tf.Tensor };
 
@@ -37,7 +38,7 @@ beforeAll(async () => {
   await useCpu();
   work = tempDir();
   ({ logger, lines } = memoryLogger('trainer-test'));
-});
+}, BACKEND_HOOK_TIMEOUT);
 afterAll(() => {
   logger.close();
   work.remove();

@@ -15,7 +15,10 @@ let loading: Promise<H5Api> | undefined;
 export async function ensureH5(): Promise<H5Api> {
   loading ??= (async () => {
     const module = await import('h5wasm/node');
-    await module.default.ready;
+    const wasm = await module.default.ready;
+    // HDF5 errors are thrown (with the HDF5 error stack as the message) instead of printed on
+    // stderr as pages of C diagnostics; the readers turn them into one-line DataErrors.
+    wasm.activate_throwing_error_handler();
     api = module.default;
     return api;
   })();

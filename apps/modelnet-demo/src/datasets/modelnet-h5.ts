@@ -110,6 +110,7 @@ export class ModelNetH5 extends PointCloudBase {
         const take = Math.min(part.count, this.length - offset);
         const out = this.#points.subarray(offset * stride);
         guard(part.path, () => readPart(part, take, numPoints, out, useNormals));
+        checkFinite(part, out.subarray(0, take * stride), numPoints, this.channels);
         const labels = guard(part.path, () => readLabels(part, take));
         for (let i = 0; i < take; i++) {
           const label = labels[i]!;
@@ -170,44 +171,115 @@ interface FilePart {
   label: H5Dataset;
 }
 
-/** Runs `read`, turning h5wasm's own failures (often thrown strings) into a {@link DataError}. */
+/**
+ * Runs `read`, turning h5wasm's own failures (often thrown strings) into a {@link DataError}.
+ * The HDF5 library's diagnostics (`HDF5-DIAG: Error detected ...`, dozens of lines) arrive as the
+ * thrown message (see `ensureH5`): the error says the innermost reason in one line and keeps the
+ * whole stack as its `cause` (shown with `GORILLA_DEBUG=1`).
+ */
 function guard<T>(path: string, read: () => T): T {
   try {
     return read();
   } catch (error) {
     if (DataError.isInstance(error)) throw error;
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new DataError('DATA_MALFORMED', `Cannot read ${path}: ${reason}.`, {
+    const text = error instanceof Error ? error.message : String(error);
+    throw new DataError('DATA_MALFORMED', `Cannot read ${path}: ${hdf5Reason(text)}.`, {
       path,
       cause: error,
     });
   }
 }
 
+/** The innermost reason of an HDF5 error stack (`#014: ... in H5O__prefix_deserialize(): <reason>`), or `text` itself. */
+function hdf5Reason(text: string): string {
+  if (!text.startsWith('HDF5-DIAG')) return text;
+  const reasons = [...text.matchAll(/^\s*#\d+: .* in [\w.]+\(\): (.+)$/gm)].map(
+    (match) => match[1],
+  );
+  const reason = reasons.at(-1);
+  return reason === undefined
+    ? 'the HDF5 library failed (the file is damaged?)'
+    : `the HDF5 library says '${reason}' (the file is damaged: download or copy it again)`;
+}
+
 const HDF5_SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
 
-/** Whether `path` carries the HDF5 signature (at 0, or after a user block at 512, 1024, ...). */
-function hasHdf5Signature(path: string): boolean {
+/**
+ * Where the HDF5 superblock of `path` is (the signature at 0, or after a user block at 512,
+ * 1024, ...) and the file size its end-of-file address records, or `undefined` when `path` has no
+ * HDF5 signature. `expectedSize` is `undefined` when the superblock is unknown or cut short.
+ */
+function readHdf5Header(
+  path: string,
+): { size: number; expectedSize: number | undefined } | undefined {
   const fd = openSync(path, 'r');
   try {
     const size = fstatSync(fd).size;
     const bytes = new Uint8Array(8);
     for (let offset = 0; offset + 8 <= size; offset = offset === 0 ? 512 : offset * 2) {
       readSync(fd, bytes, 0, 8, offset);
-      if (bytes.every((byte, i) => byte === HDF5_SIGNATURE[i])) return true;
+      if (bytes.every((byte, i) => byte === HDF5_SIGNATURE[i])) {
+        return { size, expectedSize: superblockEnd(fd, offset, size) };
+      }
     }
-    return false;
+    return undefined;
   } finally {
     closeSync(fd);
   }
 }
 
+/**
+ * The end of the file as the superblock at `at` records it: base address + end-of-file address
+ * (HDF5 file format spec, section II.A: versions 0 and 1 hold them after 16 (20) bytes of fields,
+ * versions 2 and 3 after 4).
+ */
+function superblockEnd(fd: number, at: number, size: number): number | undefined {
+  const head = Buffer.alloc(96);
+  const got = readSync(fd, head, 0, Math.min(96, size - at), at);
+  if (got < 16) return undefined;
+  const version = head[8]!;
+  let offsetSize: number;
+  let fields: number; // where the base address starts
+  let eofIndex: number; // which address after it is the end-of-file address
+  if (version === 0 || version === 1) {
+    offsetSize = head[13]!;
+    fields = version === 0 ? 24 : 28;
+    eofIndex = 2; // base, free-space info, end of file
+  } else if (version === 2 || version === 3) {
+    offsetSize = head[9]!;
+    fields = 12;
+    eofIndex = 2; // base, superblock extension, end of file
+  } else return undefined;
+  if (offsetSize !== 4 && offsetSize !== 8) return undefined;
+  if (fields + (eofIndex + 1) * offsetSize > got) return undefined;
+  const address = (index: number) => {
+    const start = fields + index * offsetSize;
+    return offsetSize === 8 ? head.readBigUInt64LE(start) : BigInt(head.readUInt32LE(start));
+  };
+  const undefinedAddress = offsetSize === 8 ? 0xffffffffffffffffn : 0xffffffffn;
+  const base = address(0);
+  const eof = address(eofIndex);
+  if (eof === undefinedAddress || base === undefinedAddress) return undefined;
+  const end = base + eof;
+  return end > BigInt(Number.MAX_SAFE_INTEGER) ? undefined : Number(end);
+}
+
 function openFile(h5: ReturnType<typeof h5Api>, path: string): H5File {
   // h5wasm does not throw on a file that is not HDF5: it fails later with an opaque message.
-  if (!hasHdf5Signature(path)) {
+  const header = readHdf5Header(path);
+  if (header === undefined) {
     throw new DataError('DATA_MALFORMED', `${path} is not an HDF5 file (no HDF5 signature).`, {
       path,
     });
+  }
+  // A cut download: HDF5 itself would print pages of diagnostics and then fail with an opaque
+  // message ("name not defined").
+  if (header.expectedSize !== undefined && header.size < header.expectedSize) {
+    throw new DataError(
+      'DATA_MALFORMED',
+      `${path}: truncated: ${header.size} of ${header.expectedSize} bytes. Download or copy it again.`,
+      { path },
+    );
   }
   try {
     return new h5.File(path, 'r');
@@ -232,6 +304,14 @@ function describeFile(
   const data = dataset('data');
   const label = dataset('label');
   if (data === undefined || label === undefined) {
+    const name = data === undefined ? 'data' : 'label';
+    if (file.keys().includes(name)) {
+      throw new DataError(
+        'DATA_MALFORMED',
+        `${path}: '${name}' is listed but cannot be read as a data set: the file is damaged. Download or copy it again.`,
+        { path },
+      );
+    }
     throw new DataError(
       'DATA_MALFORMED',
       `${path} has no '${data === undefined ? 'data' : 'label'}' dataset (it has: ${file.keys().join(', ') || 'nothing'}). Expected ${LAYOUT}.`,
@@ -324,6 +404,32 @@ function readPart(
     out[o + 3] = normal[r * 3]!;
     out[o + 4] = normal[r * 3 + 1]!;
     out[o + 5] = normal[r * 3 + 2]!;
+  }
+}
+
+/**
+ * Refuses a non-finite value (NaN, ±Infinity) among the points read from `part`, naming the
+ * dataset and the index in it: training on it would only produce a NaN loss.
+ */
+function checkFinite(
+  part: FilePart,
+  values: Float32Array,
+  numPoints: number,
+  channels: number,
+): void {
+  for (let i = 0; i < values.length; i++) {
+    if (Number.isFinite(values[i]!)) continue;
+    const shape = Math.floor(i / (numPoints * channels));
+    const point = Math.floor(i / channels) % numPoints;
+    const channel = i % channels;
+    const fromNormal = part.normal !== undefined && channel >= 3;
+    const name = fromNormal ? 'normal' : 'data';
+    const index = `[${shape}, ${point}, ${fromNormal ? channel - 3 : channel}]`;
+    throw new DataError(
+      'DATA_MALFORMED',
+      `${part.path}: '${name}' holds a non-finite value (${values[i]}) at ${index}; point clouds must have finite coordinates.`,
+      { path: part.path },
+    );
   }
 }
 

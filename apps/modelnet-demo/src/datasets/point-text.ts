@@ -23,8 +23,8 @@ const isSeparator = (byte: number): boolean =>
 
 /**
  * Parses up to `maxRows` rows of `bytes` (all when omitted). The column count is that of the first
- * non-empty line; a later row with another count is an error. Throws `SyntaxError` on a token that
- * is not a number.
+ * non-empty line; a later row with another count is an error. Throws `SyntaxError` naming the line
+ * on a token that is not a number or not finite (`nan`, `inf`).
  */
 export function parsePointRows(bytes: Uint8Array, maxRows = Number.POSITIVE_INFINITY): PointRows {
   const length = bytes.length;
@@ -54,9 +54,13 @@ export function parsePointRows(bytes: Uint8Array, maxRows = Number.POSITIVE_INFI
       }
       if (column >= columns) throw new SyntaxError(`line ${line}: more than ${columns} values`);
       const value = parseNumber(bytes, start, position);
-      if (Number.isNaN(value) && !isNaNToken(bytes, start, position)) {
+      if (!Number.isFinite(value)) {
         const token = new TextDecoder().decode(bytes.subarray(start, position));
-        throw new SyntaxError(`line ${line}: '${token}' is not a number`);
+        throw new SyntaxError(
+          Number.isNaN(value) && !isNaNToken(bytes, start, position)
+            ? `line ${line}: '${token}' is not a number`
+            : `line ${line}, value ${column + 1}: '${token}' is not a finite number (points must have finite coordinates)`,
+        );
       }
       values[base + column] = value;
       column++;

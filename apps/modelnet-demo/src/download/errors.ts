@@ -8,6 +8,9 @@ const DOWNLOAD_ERROR_BRAND = Symbol.for('modelnet-demo.download.error');
  *   than the server announced.
  * - `DOWNLOAD_INCOMPLETE`: the transfer stopped before the announced size, retries included (the
  *   `.part` file is kept: running again resumes it).
+ * - `DOWNLOAD_CHECKSUM_MISMATCH`: the archive's SHA-256 differs from the expected digest (the
+ *   file is removed).
+ * - `DOWNLOAD_INSECURE`: a plain `http://` mirror was given without a SHA-256 to check.
  * - `DOWNLOAD_FAILED`: every mirror failed, for mixed reasons (HTTP errors, ...).
  * - `DOWNLOAD_EXTRACT_FAILED`: the archive could not be unpacked, or lacks the expected files.
  */
@@ -15,11 +18,19 @@ export type DownloadErrorCode =
   | 'DOWNLOAD_OFFLINE'
   | 'DOWNLOAD_SIZE_MISMATCH'
   | 'DOWNLOAD_INCOMPLETE'
+  | 'DOWNLOAD_CHECKSUM_MISMATCH'
+  | 'DOWNLOAD_INSECURE'
   | 'DOWNLOAD_FAILED'
   | 'DOWNLOAD_EXTRACT_FAILED';
 
 /** Why one mirror failed. */
-export type MirrorFailureKind = 'unreachable' | 'http' | 'size-mismatch' | 'incomplete';
+export type MirrorFailureKind =
+  | 'unreachable'
+  | 'http'
+  | 'size-mismatch'
+  | 'incomplete'
+  | 'checksum-mismatch'
+  | 'insecure';
 
 /** One mirror's failure, as listed by {@link DownloadError.attempts}. */
 export interface MirrorFailure {

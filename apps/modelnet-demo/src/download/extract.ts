@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, writeFile } from 'node:fs/promises';
-import { dirname, isAbsolute, resolve, sep } from 'node:path';
+import { lstat, mkdir, open, realpath, writeFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { crc32, createInflateRaw } from 'node:zlib';
@@ -20,16 +20,133 @@ export function hasSystemUnzip(): boolean {
  * Unpacks the zip `archive` into `dest`. `'auto'` (the default) uses the system `unzip` when it is
  * installed and otherwise the built-in reader (stored and deflated entries, no zip64, which covers
  * the ModelNet archives).
+ *
+ * An archive is data: before anything is written, both paths refuse symbolic-link entries,
+ * absolute names and names with `..` that leave `dest`, and entries that would be written
+ * through a link already in `dest` (left by an earlier archive or placed there), all listed in one
+ * {@link DownloadError}. Every file-system failure while unpacking is a `DownloadError` too.
  */
 export async function extractZip(
   archive: string,
   dest: string,
   extractor: Extractor = 'auto',
 ): Promise<void> {
-  await mkdir(dest, { recursive: true });
+  try {
+    await mkdir(dest, { recursive: true });
+  } catch (error) {
+    throw new DownloadError(
+      'DOWNLOAD_EXTRACT_FAILED',
+      `Cannot unpack ${archive}: cannot create ${resolve(dest)} (${(error as Error).message}).`,
+      { cause: error },
+    );
+  }
   const useSystem = extractor === 'unzip' || (extractor === 'auto' && hasSystemUnzip());
-  if (useSystem) await extractWithUnzip(archive, dest);
-  else await extractBuiltin(archive, dest);
+  if (useSystem) {
+    const entries = await listEntries(archive, true);
+    await checkEntries(archive, dest, entries);
+    await extractWithUnzip(archive, dest);
+  } else await extractBuiltin(archive, dest);
+}
+
+/** S_IFMT and S_IFLNK of the Unix mode in an entry's external attributes. */
+const S_IFMT = 0o170000;
+const S_IFLNK = 0o120000;
+
+/** What {@link checkEntries} needs of an entry: its name and whether it is a symbolic link. */
+interface EntrySummary {
+  name: string;
+  symlink: boolean;
+}
+
+/**
+ * The entries of `archive`: from its central directory, or (for the system `unzip` path, on an
+ * archive the built-in reader cannot list, e.g. zip64) from `zipinfo`'s listing.
+ */
+async function listEntries(archive: string, allowZipinfo: boolean): Promise<EntrySummary[]> {
+  try {
+    const { entries } = await readDirectory(archive);
+    return entries.map(({ name, symlink }) => ({ name, symlink }));
+  } catch (error) {
+    if (!allowZipinfo || !DownloadError.isInstance(error) || !/zip64/.test(error.message))
+      throw error;
+  }
+  // `unzip -Z -l`: one line per entry, `lrwxrwxrwx ... name` for a link (names without blanks,
+  // as in the ModelNet archives; a name with blanks keeps its tail after the 9th field).
+  const listing = spawnSync('unzip', ['-Z', archive], { encoding: 'utf8', maxBuffer: 1 << 30 });
+  if (listing.status !== 0) {
+    throw new DownloadError(
+      'DOWNLOAD_EXTRACT_FAILED',
+      `Cannot list ${archive} with zipinfo (exit ${listing.status}): ${listing.stderr.trim() || 'no message'}.`,
+    );
+  }
+  return listing.stdout
+    .split('\n')
+    .filter((line) => /^[-dlbcps?][-rwxsStT]{9}/.test(line))
+    .map((line) => ({ name: line.split(/\s+/).slice(8).join(' '), symlink: line.startsWith('l') }));
+}
+
+/**
+ * Refuses, all at once, entries that are symbolic links, that name a place outside `dest`, or
+ * whose path inside `dest` already passes through a symbolic link (or real path outside `dest`).
+ */
+async function checkEntries(
+  archive: string,
+  dest: string,
+  entries: readonly EntrySummary[],
+): Promise<void> {
+  const root = resolve(dest);
+  const realRoot = await realpath(root);
+  const problems: string[] = [];
+  const checked = new Map<string, string | undefined>();
+  for (const entry of entries) {
+    if (entry.symlink) {
+      problems.push(`'${entry.name}' is a symbolic link (archives may not hold links)`);
+      continue;
+    }
+    const target = resolve(root, entry.name);
+    if (isAbsolute(entry.name) || (target !== root && !target.startsWith(root + sep))) {
+      problems.push(`the entry '${entry.name}' would land outside ${root}`);
+      continue;
+    }
+    // Every existing component below dest must be a real folder (or the file itself), inside dest.
+    const parts = target
+      .slice(root.length + 1)
+      .split(sep)
+      .filter(Boolean);
+    let path = root;
+    for (const part of parts) {
+      path = join(path, part);
+      if (!checked.has(path)) checked.set(path, await linkProblem(path, realRoot));
+      const problem = checked.get(path);
+      if (problem !== undefined) {
+        problems.push(`'${entry.name}' would be written through ${problem}`);
+        break;
+      }
+    }
+  }
+  if (problems.length > 0) {
+    const shown = problems.slice(0, 10);
+    if (problems.length > 10) shown.push(`... and ${problems.length - 10} more`);
+    throw new DownloadError(
+      'DOWNLOAD_EXTRACT_FAILED',
+      `Cannot unpack ${archive}: nothing was written:\n  - ${shown.join('\n  - ')}`,
+    );
+  }
+}
+
+/** Why writing at or below `path` would leave `realRoot` (a link, or a real path outside), if so. */
+async function linkProblem(path: string, realRoot: string): Promise<string | undefined> {
+  let stats: Awaited<ReturnType<typeof lstat>>;
+  try {
+    stats = await lstat(path);
+  } catch {
+    return undefined; // not there yet: it will be created as a real folder or file
+  }
+  if (stats.isSymbolicLink()) return `the symbolic link ${path} already in the destination`;
+  const real = await realpath(path);
+  if (real !== realRoot && !real.startsWith(realRoot + sep))
+    return `${path}, which is really ${real}`;
+  return undefined;
 }
 
 function extractWithUnzip(archive: string, dest: string): Promise<void> {
@@ -54,7 +171,7 @@ function extractWithUnzip(archive: string, dest: string): Promise<void> {
         fail(
           new DownloadError(
             'DOWNLOAD_EXTRACT_FAILED',
-            `unzip failed on ${archive} (exit ${status}): ${stderr.trim() || 'no message'}.`,
+            `Cannot unpack ${archive}: unzip failed (exit ${status}): ${stderr.trim() || 'no message'}.`,
           ),
         );
       }
@@ -74,18 +191,24 @@ interface ZipEntry {
   compressedSize: number;
   size: number;
   localOffset: number;
+  /** A Unix symbolic link (made on Unix, S_IFLNK in the external attributes). */
+  symlink: boolean;
 }
 
-/** The built-in reader: central directory, then each entry streamed through inflate with a CRC check. */
-export async function extractBuiltin(archive: string, dest: string): Promise<void> {
+/** Reads the central directory of `archive` (no zip64). */
+async function readDirectory(archive: string): Promise<{ entries: ZipEntry[] }> {
   const fail = (message: string, cause?: unknown): never => {
     throw new DownloadError('DOWNLOAD_EXTRACT_FAILED', `Cannot unpack ${archive}: ${message}.`, {
       cause,
     });
   };
-  const root = resolve(dest);
   const entries: ZipEntry[] = [];
-  const handle = await open(archive, 'r');
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(archive, 'r');
+  } catch (error) {
+    return fail((error as Error).message, error);
+  }
   try {
     const { size } = await handle.stat();
     const tailSize = Math.min(size, 0xffff + 22);
@@ -113,6 +236,8 @@ export async function extractBuiltin(archive: string, dest: string): Promise<voi
         fail('corrupt central directory');
       }
       const nameLength = directory.readUInt16LE(p + 28);
+      const madeOnUnix = directory.readUInt16LE(p + 4) >> 8 === 3;
+      const mode = directory.readUInt32LE(p + 38) >>> 16;
       const entry: ZipEntry = {
         flags: directory.readUInt16LE(p + 8),
         method: directory.readUInt16LE(p + 10),
@@ -121,57 +246,86 @@ export async function extractBuiltin(archive: string, dest: string): Promise<voi
         size: directory.readUInt32LE(p + 24),
         localOffset: directory.readUInt32LE(p + 42),
         name: directory.toString('utf8', p + 46, p + 46 + nameLength),
+        symlink: madeOnUnix && (mode & S_IFMT) === S_IFLNK,
       };
       entries.push(entry);
       p += 46 + nameLength + directory.readUInt16LE(p + 30) + directory.readUInt16LE(p + 32);
     }
+  } finally {
+    await handle.close();
+  }
+  return { entries };
+}
+
+/** The built-in reader: central directory, then each entry streamed through inflate with a CRC check. */
+export async function extractBuiltin(archive: string, dest: string): Promise<void> {
+  const fail = (message: string, cause?: unknown): never => {
+    throw new DownloadError('DOWNLOAD_EXTRACT_FAILED', `Cannot unpack ${archive}: ${message}.`, {
+      cause,
+    });
+  };
+  const root = resolve(dest);
+  const { entries } = await readDirectory(archive);
+  try {
+    await mkdir(root, { recursive: true });
+  } catch (error) {
+    fail(`cannot create ${root} (${(error as Error).message})`, error);
+  }
+  await checkEntries(archive, root, entries);
+  const handle = await open(archive, 'r');
+  try {
     for (const entry of entries) {
-      const target = resolve(root, entry.name);
-      if (isAbsolute(entry.name) || (target !== root && !target.startsWith(root + sep))) {
-        fail(`the entry '${entry.name}' would land outside ${root}`);
-      }
-      if (entry.name.endsWith('/')) {
-        await mkdir(target, { recursive: true });
-        continue;
-      }
-      if (entry.flags & 1) fail(`'${entry.name}' is encrypted`);
-      if (entry.method !== 0 && entry.method !== 8) {
-        fail(`'${entry.name}' uses compression method ${entry.method}; install the system unzip`);
-      }
-      const local = Buffer.alloc(30);
-      await handle.read(local, 0, 30, entry.localOffset);
-      if (local.readUInt32LE(0) !== LOCAL) fail(`corrupt local header of '${entry.name}'`);
-      const dataStart = entry.localOffset + 30 + local.readUInt16LE(26) + local.readUInt16LE(28);
-      await mkdir(dirname(target), { recursive: true });
-      if (entry.compressedSize === 0) {
-        await writeFile(target, new Uint8Array(0));
-        if (entry.size !== 0) fail(`'${entry.name}' is truncated`);
-        continue;
-      }
-      let crc = 0;
-      let written = 0;
-      const check = new Transform({
-        transform(chunk: Buffer, _encoding, callback) {
-          crc = crc32(chunk, crc);
-          written += chunk.length;
-          callback(null, chunk);
-        },
-      });
-      const source = createReadStream(archive, {
-        start: dataStart,
-        end: dataStart + entry.compressedSize - 1,
-      });
       try {
-        if (entry.method === 8) {
-          await pipeline(source, createInflateRaw(), check, createWriteStream(target));
-        } else {
-          await pipeline(source, check, createWriteStream(target));
+        const target = resolve(root, entry.name);
+        if (isAbsolute(entry.name) || (target !== root && !target.startsWith(root + sep))) {
+          fail(`the entry '${entry.name}' would land outside ${root}`);
+        }
+        if (entry.name.endsWith('/')) {
+          await mkdir(target, { recursive: true });
+          continue;
+        }
+        if (entry.flags & 1) fail(`'${entry.name}' is encrypted`);
+        if (entry.method !== 0 && entry.method !== 8) {
+          fail(`'${entry.name}' uses compression method ${entry.method}; install the system unzip`);
+        }
+        const local = Buffer.alloc(30);
+        await handle.read(local, 0, 30, entry.localOffset);
+        if (local.readUInt32LE(0) !== LOCAL) fail(`corrupt local header of '${entry.name}'`);
+        const dataStart = entry.localOffset + 30 + local.readUInt16LE(26) + local.readUInt16LE(28);
+        await mkdir(dirname(target), { recursive: true });
+        if (entry.compressedSize === 0) {
+          await writeFile(target, new Uint8Array(0));
+          if (entry.size !== 0) fail(`'${entry.name}' is truncated`);
+          continue;
+        }
+        let crc = 0;
+        let written = 0;
+        const check = new Transform({
+          transform(chunk: Buffer, _encoding, callback) {
+            crc = crc32(chunk, crc);
+            written += chunk.length;
+            callback(null, chunk);
+          },
+        });
+        const source = createReadStream(archive, {
+          start: dataStart,
+          end: dataStart + entry.compressedSize - 1,
+        });
+        try {
+          if (entry.method === 8) {
+            await pipeline(source, createInflateRaw(), check, createWriteStream(target));
+          } else {
+            await pipeline(source, check, createWriteStream(target));
+          }
+        } catch (error) {
+          fail(`'${entry.name}' is corrupt (${(error as Error).message})`, error);
+        }
+        if (written !== entry.size || crc >>> 0 !== entry.crc) {
+          fail(`'${entry.name}' fails its size or CRC check`);
         }
       } catch (error) {
-        fail(`'${entry.name}' is corrupt (${(error as Error).message})`, error);
-      }
-      if (written !== entry.size || crc >>> 0 !== entry.crc) {
-        fail(`'${entry.name}' fails its size or CRC check`);
+        if (DownloadError.isInstance(error)) throw error;
+        fail(`cannot write '${entry.name}' into ${root} (${(error as Error).message})`, error);
       }
     }
   } finally {

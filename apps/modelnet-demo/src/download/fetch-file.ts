@@ -1,3 +1,5 @@
+import { createHash, type Hash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { MirrorError } from './errors.js';
 
@@ -13,6 +15,12 @@ export interface DownloadToFileOptions {
   fetch?: FetchLike;
   /** The size the finished file must have. Defaults to none (the server's size is checked). */
   expectedSize?: number;
+  /**
+   * The SHA-256 (64 hex digits) the finished file must have, computed while the bytes arrive (a
+   * resumed file's earlier bytes are read back first). On a mismatch the `.part` file is removed.
+   * Defaults to none.
+   */
+  sha256?: string;
   /** Called as bytes arrive, with the total when known. */
   onProgress?: (received: number, total: number | undefined) => void;
   /** Abort when no byte arrives for this long, in ms. Defaults to `60_000`. */
@@ -50,7 +58,9 @@ export async function downloadToFile(
   let start = await sizeOf(options.partPath);
   const meta = start > 0 ? await readMeta(metaPath) : undefined;
   if (start > 0 && meta?.total === start && sizeOk(start, options.expectedSize)) {
-    return { size: start, resumedFrom: start }; // finished earlier, not yet renamed
+    // Finished earlier, not yet renamed.
+    if (options.sha256 !== undefined) await checkDigest(options.partPath, options.sha256);
+    return { size: start, resumedFrom: start };
   }
   const controller = new AbortController();
   const stallMs = options.stallTimeoutMs ?? 60_000;
@@ -88,6 +98,7 @@ export async function downloadToFile(
       await response.body?.cancel();
       const size = parseTotal(response.headers.get('content-range'));
       if (size === start && sizeOk(start, options.expectedSize)) {
+        if (options.sha256 !== undefined) await checkDigest(options.partPath, options.sha256);
         return { size: start, resumedFrom: start };
       }
       await removePart(options.partPath);
@@ -125,6 +136,11 @@ export async function downloadToFile(
     const etag = response.headers.get('etag') ?? undefined;
     await writeFile(metaPath, JSON.stringify({ url: options.url, total, etag } satisfies PartMeta));
 
+    // The digest covers the bytes already in the .part file, then each chunk as it arrives.
+    const hash =
+      options.sha256 === undefined
+        ? undefined
+        : await hashFile(options.partPath, start, createHash('sha256'));
     const file = await open(options.partPath, start === 0 ? 'w' : 'a');
     let written = start;
     try {
@@ -132,6 +148,7 @@ export async function downloadToFile(
       if (response.body !== null) {
         for await (const chunk of response.body) {
           armStallTimer();
+          hash?.update(chunk);
           await file.write(chunk);
           written += chunk.byteLength;
           options.onProgress?.(written, total);
@@ -170,6 +187,16 @@ export async function downloadToFile(
         `the file has ${written} bytes, but ${options.expectedSize} are expected`,
       );
     }
+    if (hash !== undefined) {
+      const digest = hash.digest('hex');
+      if (digest !== options.sha256!.toLowerCase()) {
+        await removePart(options.partPath);
+        throw new MirrorError(
+          'checksum-mismatch',
+          `the file's SHA-256 is ${digest}, but ${options.sha256!.toLowerCase()} is expected (the file was removed)`,
+        );
+      }
+    }
     await writeFile(
       metaPath,
       JSON.stringify({ url: options.url, total: written, etag } satisfies PartMeta),
@@ -177,6 +204,32 @@ export async function downloadToFile(
     return { size: written, resumedFrom: start };
   } finally {
     clearTimeout(stallTimer);
+  }
+}
+
+/** Feeds the first `length` bytes of `path` into `hash` (nothing when `length` is 0). */
+async function hashFile(path: string, length: number, hash: Hash): Promise<Hash> {
+  if (length === 0) return hash;
+  for await (const chunk of createReadStream(path, { start: 0, end: length - 1 })) {
+    hash.update(chunk as Buffer);
+  }
+  return hash;
+}
+
+/** The SHA-256 of a whole file, as 64 lowercase hex digits. */
+export async function sha256OfFile(path: string): Promise<string> {
+  const { size } = await stat(path);
+  return (await hashFile(path, size, createHash('sha256'))).digest('hex');
+}
+
+async function checkDigest(partPath: string, expected: string): Promise<void> {
+  const digest = await sha256OfFile(partPath);
+  if (digest !== expected.toLowerCase()) {
+    await removePart(partPath);
+    throw new MirrorError(
+      'checksum-mismatch',
+      `the file's SHA-256 is ${digest}, but ${expected.toLowerCase()} is expected (the file was removed)`,
+    );
   }
 }
 

@@ -15,6 +15,7 @@ export {
   type DownloadToFileResult,
   downloadToFile,
   type FetchLike,
+  sha256OfFile,
 } from './fetch-file.js';
 export {
   DEFAULT_MODELNET40_URLS,
@@ -24,6 +25,7 @@ export {
   isModelNetH5Complete,
   MODELNET40_ARCHIVE,
   MODELNET40_FOLDER,
+  MODELNET40_SHA256,
   manualInstallHelp,
   modelNetUrls,
 } from './modelnet.js';

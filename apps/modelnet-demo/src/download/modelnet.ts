@@ -3,7 +3,7 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { DownloadError, MirrorError, type MirrorFailure } from './errors.js';
 import { type Extractor, extractZip } from './extract.js';
-import { downloadToFile, type FetchLike } from './fetch-file.js';
+import { downloadToFile, type FetchLike, sha256OfFile } from './fetch-file.js';
 import { createProgressBar, type ProgressStream } from './progress.js';
 
 /** The folder the ModelNet40 archive unpacks to. */
@@ -20,6 +20,14 @@ export const DEFAULT_MODELNET40_URLS: readonly string[] = [
   `https://huggingface.co/datasets/Msun/modelnet40/resolve/main/${MODELNET40_ARCHIVE}`,
 ];
 
+/**
+ * The SHA-256 of the official `modelnet40_ply_hdf5_2048.zip`, checked on every download when
+ * known. `undefined`: it could not be established where this was written (no internet access to
+ * fetch the archive once); until it is filled in, pass `sha256` (`--sha256`, `MODELNET_SHA256`)
+ * to have the download checked. Only the size (Content-Length) is checked without it.
+ */
+export const MODELNET40_SHA256: string | undefined = undefined;
+
 /** Options of {@link downloadModelNet}. */
 export interface DownloadModelNetOptions {
   /** The folder to download into; the data lands in `<dest>/modelnet40_ply_hdf5_2048`. Defaults to `data`. */
@@ -33,6 +41,12 @@ export interface DownloadModelNetOptions {
   fetch?: FetchLike;
   /** The archive's exact size in bytes, checked on download. Defaults to none (the server's Content-Length is checked). */
   expectedSize?: number;
+  /**
+   * The archive's SHA-256 (64 hex digits), checked while it downloads and before a zip placed by
+   * hand is unpacked. Defaults to `MODELNET_SHA256` when set, else {@link MODELNET40_SHA256}.
+   * Plain `http://` mirrors are refused without one (loopback addresses only get a warning).
+   */
+  sha256?: string;
   /** Download and unpack even when the data is already there. Defaults to `false`. */
   force?: boolean;
   /** Keep the zip after unpacking. Defaults to `false`. */
@@ -47,7 +61,7 @@ export interface DownloadModelNetOptions {
   stallTimeoutMs?: number;
   /** Where the progress bar and messages go; `false` for silence. Defaults to `process.stderr`. */
   progress?: ProgressStream | false;
-  /** The environment read for `MODELNET_URLS`. Defaults to `process.env`. */
+  /** The environment read for `MODELNET_URLS` and `MODELNET_SHA256`. Defaults to `process.env`. */
   env?: Readonly<Record<string, string | undefined>>;
 }
 
@@ -128,6 +142,7 @@ export async function downloadModelNet(
     log(`ModelNet40 is already in ${dataRoot}.`);
     return { dataRoot, skipped: true };
   }
+  const sha256 = expectedDigest(options);
   await mkdir(dest, { recursive: true });
   const archive = join(dest, MODELNET40_ARCHIVE);
   const partPath = `${archive}.part`;
@@ -135,8 +150,17 @@ export async function downloadModelNet(
 
   if (existsSync(archive) && !options.force) {
     log(`Using the archive already at ${archive}.`);
+    if (sha256 !== undefined) {
+      const digest = await sha256OfFile(archive);
+      if (digest !== sha256) {
+        throw new DownloadError(
+          'DOWNLOAD_CHECKSUM_MISMATCH',
+          `${archive} has SHA-256 ${digest}, but ${sha256} is expected: it is damaged or not the official archive. Delete it and run again.`,
+        );
+      }
+    }
   } else {
-    result = await fetchFromMirrors(options, partPath, dest, log, stream);
+    result = await fetchFromMirrors({ ...options, sha256 }, partPath, dest, log, stream);
     await rename(partPath, archive);
     await rm(`${partPath}.json`, { force: true });
   }
@@ -167,6 +191,22 @@ async function fetchFromMirrors(
   const failures: MirrorFailure[] = [];
   for (const url of urls) {
     let failure: MirrorFailure | undefined;
+    if (isPlainHttp(url) && options.sha256 === undefined) {
+      if (!isLoopback(url)) {
+        failure = {
+          url,
+          kind: 'insecure',
+          reason:
+            'plain http:// is refused without a checksum (anyone on the way can change the archive): use an https:// mirror, or pass --sha256 <digest> (MODELNET_SHA256)',
+        };
+        log(`  skipped ${url}: ${failure.reason}`);
+        failures.push(failure);
+        continue;
+      }
+      log(
+        `WARNING: ${url} is plain http:// and no SHA-256 is known: the archive is not checked (allowed for this machine's own address only).`,
+      );
+    }
     for (let attempt = 0; attempt <= retries; attempt++) {
       log(`Downloading ${url}${attempt > 0 ? ` (try ${attempt + 1}, resuming)` : ''}`);
       const bar = stream && createProgressBar({ label: MODELNET40_ARCHIVE, stream });
@@ -176,6 +216,7 @@ async function fetchFromMirrors(
           partPath,
           fetch: options.fetch,
           expectedSize: options.expectedSize,
+          ...(options.sha256 === undefined ? {} : { sha256: options.sha256 }),
           stallTimeoutMs: options.stallTimeoutMs,
           onProgress: bar ? (received, total) => bar.update(received, total) : undefined,
         });
@@ -195,6 +236,34 @@ async function fetchFromMirrors(
   throw mirrorsFailed(failures, dest);
 }
 
+/** The digest to check: the option, else `MODELNET_SHA256`, else the built-in one; validated. */
+function expectedDigest(options: DownloadModelNetOptions): string | undefined {
+  const env = options.env ?? process.env;
+  const given = options.sha256 ?? (env.MODELNET_SHA256?.trim() || undefined) ?? MODELNET40_SHA256;
+  if (given === undefined) return undefined;
+  if (!/^[0-9a-fA-F]{64}$/.test(given)) {
+    throw new DownloadError(
+      'DOWNLOAD_FAILED',
+      `The SHA-256 '${given}' is not 64 hexadecimal digits (from ${options.sha256 !== undefined ? 'the sha256 option' : 'MODELNET_SHA256'}).`,
+    );
+  }
+  return given.toLowerCase();
+}
+
+function isPlainHttp(url: string): boolean {
+  return /^http:\/\//i.test(url);
+}
+
+/** Whether `url` names this machine (127.0.0.0/8, ::1, localhost): traffic that never leaves it. */
+function isLoopback(url: string): boolean {
+  try {
+    const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+    return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+  } catch {
+    return false;
+  }
+}
+
 function mirrorsFailed(failures: readonly MirrorFailure[], dest: string): DownloadError {
   const kinds = new Set(failures.map((failure) => failure.kind));
   const only = kinds.size === 1 ? [...kinds][0] : undefined;
@@ -207,12 +276,13 @@ function mirrorsFailed(failures: readonly MirrorFailure[], dest: string): Downlo
       { attempts: failures },
     );
   }
-  const code =
-    only === 'size-mismatch'
-      ? 'DOWNLOAD_SIZE_MISMATCH'
-      : only === 'incomplete'
-        ? 'DOWNLOAD_INCOMPLETE'
-        : 'DOWNLOAD_FAILED';
+  const codes: Partial<Record<MirrorFailure['kind'], DownloadError['code']>> = {
+    'size-mismatch': 'DOWNLOAD_SIZE_MISMATCH',
+    incomplete: 'DOWNLOAD_INCOMPLETE',
+    'checksum-mismatch': 'DOWNLOAD_CHECKSUM_MISMATCH',
+    insecure: 'DOWNLOAD_INSECURE',
+  };
+  const code = (only === undefined ? undefined : codes[only]) ?? 'DOWNLOAD_FAILED';
   return new DownloadError(
     code,
     `Cannot download ModelNet40: every mirror failed.\nTried:\n${tried}\n${help}`,

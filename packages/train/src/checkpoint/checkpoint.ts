@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readdirSync, rmSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -94,10 +95,7 @@ export async function saveCheckpoint(options: SaveCheckpointOptions): Promise<st
   const { head, chunks } = encodeSafetensors(entries, metadata);
 
   const directory = dirname(filename);
-  const temporary = join(
-    directory,
-    `.${basename(filename)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
-  );
+  const temporary = join(directory, temporaryName(basename(filename)));
   try {
     await mkdir(directory, { recursive: true });
     const handle = await open(temporary, 'w');
@@ -107,6 +105,7 @@ export async function saveCheckpoint(options: SaveCheckpointOptions): Promise<st
     } finally {
       await handle.close();
     }
+    await injectFault('checkpoint-after-temp-write');
     await rename(temporary, filename);
   } catch (error) {
     await rm(temporary, { force: true }).catch(() => undefined);
@@ -120,6 +119,97 @@ export async function saveCheckpoint(options: SaveCheckpointOptions): Promise<st
   await syncDirectory(directory);
   return filename;
 }
+
+/**
+ * The name of a temporary file that will be renamed to `name` in the same directory:
+ * `.<name>.<pid>.<8 hex digits>.tmp`. {@link removeStaleTemporaries} recognises exactly these.
+ *
+ * @internal Shared by every atomic write of checkpoints (one naming, one clean-up).
+ */
+export function temporaryName(name: string): string {
+  return `.${name}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+}
+
+const TEMPORARY = /^\.(.+)\.(\d+)\.[0-9a-f]{8}\.tmp$/;
+
+/** Options of {@link removeStaleTemporaries}. */
+export interface RemoveStaleTemporariesOptions {
+  /** The process's rank; only rank 0 (the only writer) removes anything. Defaults to the `RANK` of the process group. */
+  rank?: number;
+  /** Receives one line per file removed. Defaults to none. */
+  logger?: (line: string) => void;
+}
+
+/**
+ * Removes the temporary files an interrupted {@link saveCheckpoint} left in `directory`
+ * (`.<name>.<pid>.<hex>.tmp`, e.g. after a kill between the write and the rename). A temporary
+ * is removed when the process that wrote it is gone, or when it carries this process's own pid
+ * (a previous process that had the same pid, as in a restarted container): call it at start or on
+ * resume, before this process writes checkpoints into `directory`. A temporary of a live process
+ * (another job writing to the same folder) is kept, and so is every file not named like ours.
+ * Only rank 0 removes anything: it is the only writer, and pids of other machines sharing the
+ * folder mean nothing here. A missing directory is not an error. Synchronous (one directory
+ * listing), so that a caller's start-up has no extra await point.
+ *
+ * @returns the absolute paths removed.
+ */
+export function removeStaleTemporaries(
+  directory: string,
+  options: RemoveStaleTemporariesOptions = {},
+): string[] {
+  if ((options.rank ?? currentRank()) !== 0) return [];
+  const folder = resolve(directory);
+  let names: string[];
+  try {
+    names = readdirSync(folder);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const match = TEMPORARY.exec(name);
+    if (match === null) continue;
+    const pid = Number(match[2]);
+    if (pid !== process.pid && isAlive(pid)) continue;
+    const path = join(folder, name);
+    try {
+      rmSync(path, { force: true });
+      removed.push(path);
+      options.logger?.(`Removed ${path}, a checkpoint write interrupted in an earlier run`);
+    } catch {
+      // Not ours to remove after all (permissions): leave it.
+    }
+  }
+  return removed;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists, owned by someone else.
+    return (error as { code?: string }).code === 'EPERM';
+  }
+}
+
+/**
+ * Test-only fault injection: when the `GORILLA_FAULT` environment variable is `<point>` or
+ * `<point>:<n>`, the process kills itself with SIGKILL the first (or n-th) time it reaches
+ * `point` (no clean-up runs, as with a power cut or the OOM killer). Points:
+ * `checkpoint-after-temp-write` (inside {@link saveCheckpoint}, after the temporary file is
+ * written and fsynced, before the rename). Never set it outside tests.
+ */
+async function injectFault(point: string): Promise<void> {
+  const fault = process.env.GORILLA_FAULT;
+  if (fault === undefined || fault.split(':')[0] !== point) return;
+  const times = Number(fault.split(':')[1] ?? 1);
+  faultCounts.set(point, (faultCounts.get(point) ?? 0) + 1);
+  if (faultCounts.get(point) !== times) return;
+  process.kill(process.pid, 'SIGKILL');
+  await new Promise(() => undefined);
+}
+const faultCounts = new Map<string, number>();
 
 /** Options of {@link resume}. */
 export interface ResumeOptions {

@@ -3,7 +3,7 @@ import { DataLoaderError } from '../errors.js';
 import { type Collated, defaultCollate } from './collate.js';
 import type { Dataset } from './dataset.js';
 import { RandomSampler, type Sampler, SequentialSampler } from './sampler.js';
-import { WorkerPool } from './worker-pool.js';
+import { WorkerPool, workerModuleUrl } from './worker-pool.js';
 
 /** Options of {@link DataLoader}. */
 export interface DataLoaderOptions<T, B> {
@@ -111,6 +111,8 @@ export class DataLoader<T, B = Collated<T>> implements AsyncIterable<B> {
         'DataLoader: numWorkers > 0 needs workerModule, the module each worker imports to build the dataset.',
       );
     }
+    // Refuse a data:/http: worker module here, before anything starts.
+    if (options.workerModule !== undefined) workerModuleUrl(options.workerModule);
     this.#collate = options.collate ?? (defaultCollate as unknown as (samples: T[]) => B);
     this.#options = options;
     if (options.sampler !== undefined) {

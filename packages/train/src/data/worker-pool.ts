@@ -80,7 +80,7 @@ export class WorkerPool {
   #closed = false;
 
   constructor(options: WorkerPoolOptions) {
-    this.#moduleUrl = moduleUrl(options.module);
+    this.#moduleUrl = workerModuleUrl(options.module);
     this.#slots = Array.from({ length: options.size }, (_, rank) =>
       this.#spawn(rank, options.options, options.expectedLength),
     );
@@ -207,8 +207,37 @@ export class WorkerPool {
   }
 }
 
-function moduleUrl(module: string | URL): string {
-  if (module instanceof URL) return module.href;
-  if (/^(file|data|node):/.test(module)) return module;
+/**
+ * The `file:` URL of a worker module given as a path (absolute, or relative to the cwd) or a
+ * `file:` URL. Anything else (`data:`, `http:`, `node:`, ...) is refused: a worker module runs
+ * with the process's rights, so it must be a file the user has on disk, never code carried inside
+ * a string (a config read out of a checkpoint, say).
+ *
+ * @throws {@link DataLoaderError} `DATA_INVALID` naming the value and what is accepted.
+ */
+export function workerModuleUrl(module: string | URL): string {
+  const refuse = (given: string, scheme: string) =>
+    new DataLoaderError(
+      `workerModule must be a file path or a file: URL of a module on disk; got a ${scheme} URL ` +
+        `(${given.length > 60 ? `${given.slice(0, 57)}...` : given}). ` +
+        'Worker modules run code, so they are never taken from data:, http: or other URLs.',
+      { code: 'DATA_INVALID' },
+    );
+  if (module instanceof URL) {
+    if (module.protocol !== 'file:') throw refuse(module.href, module.protocol);
+    return module.href;
+  }
+  if (typeof module !== 'string' || module.trim() === '') {
+    throw new DataLoaderError(
+      `workerModule must be a file path or a file: URL; got ${JSON.stringify(module)}.`,
+      { code: 'DATA_INVALID' },
+    );
+  }
+  // A scheme (two letters or more, so that a Windows drive `C:\` stays a path).
+  const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]+):/.exec(module);
+  if (scheme !== null) {
+    if (scheme[1]!.toLowerCase() !== 'file') throw refuse(module, `${scheme[1]}:`);
+    return new URL(module).href;
+  }
   return pathToFileURL(isAbsolute(module) ? module : resolve(module)).href;
 }

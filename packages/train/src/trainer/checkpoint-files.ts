@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { copyFile, link, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+import { temporaryName } from '../checkpoint/checkpoint.js';
 
 /** The file that always holds the newest checkpoint of a work dir (the seed's name). */
 export const LATEST_CHECKPOINT = 'epoch_latest.safetensors';
@@ -44,10 +44,7 @@ export async function findLatestCheckpoint(
  * `target` atomically; copies when the file system has no hard links.
  */
 export async function linkCheckpoint(source: string, target: string): Promise<void> {
-  const temporary = join(
-    dirname(target),
-    `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
-  );
+  const temporary = join(dirname(target), temporaryName(basename(target)));
   try {
     await link(source, temporary);
   } catch {

@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import {
   loadCheckpoint,
   type ResumeResult,
+  removeStaleTemporaries,
   resume,
   saveCheckpoint,
 } from '../checkpoint/checkpoint.js';
@@ -459,6 +460,11 @@ export class Trainer<B = unknown> extends TrainerBase {
   }
 
   async #restore(): Promise<void> {
+    // Temporaries of a checkpoint write a kill interrupted in an earlier run (rank 0 only).
+    removeStaleTemporaries(this.workDir, {
+      rank: this.rank,
+      logger: (line) => this.logger.info(line),
+    });
     const option = this.#resume;
     if (option !== undefined && option !== false) {
       const file =
