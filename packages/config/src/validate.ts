@@ -1,7 +1,8 @@
 import * as z from 'zod';
 import { Config } from './config.js';
 import { describeValue, formatPath, isPlainObject } from './data.js';
-import { type ConfigIssue, ConfigValidationError } from './errors.js';
+import { ConfigError, type ConfigIssue, ConfigValidationError } from './errors.js';
+import { zodProblem } from './zod-version.js';
 
 /** The result of {@link safeValidateConfig}: the typed data, or the error listing every issue. */
 export type ValidateConfigResult<T> =
@@ -109,7 +110,9 @@ export function toConfigIssues(issues: readonly z.core.$ZodIssue[], input: unkno
 /**
  * Validates a config against a zod schema: returns the typed result, or
  * `{ success: false, error }` with a {@link ConfigValidationError} listing every issue as
- * `file: key.path: expected X, received Y`. Never throws for invalid data.
+ * `file: key.path: expected X, received Y`. Never throws for invalid data; throws a
+ * {@link ConfigError} `CONFIG_ZOD_VERSION` naming the versions when the schema or the installed
+ * zod is not zod 4.
  *
  * @param config - A {@link Config} (its data and `filename` are used) or plain data.
  * @param schema - A zod v4 schema (classic `zod` or `zod/mini`); parsing is synchronous.
@@ -120,6 +123,8 @@ export function safeValidateConfig<S extends z.core.$ZodType>(
 ): ValidateConfigResult<z.core.output<S>> {
   const input = config instanceof Config ? config.toObject() : config;
   const filename = config instanceof Config ? config.filename : undefined;
+  const problem = zodProblem(schema, 'validateConfig');
+  if (problem !== undefined) throw new ConfigError('CONFIG_ZOD_VERSION', problem);
   const result = z.safeParse(schema, input);
   if (result.success) return { success: true, data: result.data };
   const issues = toConfigIssues(result.error.issues, input);
