@@ -23,7 +23,7 @@ export function zodProblem(schema: unknown, caller: string): string | undefined 
   const version = resolvedZodVersion() ?? 'unknown';
   const install = `install zod 4 next to it (npm install zod@${ZOD_PEER_RANGE})`;
   if (typeof (z as { safeParse?: unknown }).safeParse !== 'function') {
-    return `${caller}: @gorilla-ts/config needs zod ${ZOD_PEER_RANGE} (a peer dependency), but the zod installed next to it is ${version}; ${install}`;
+    return `${caller}: @gorilla-ts/config needs zod ${ZOD_PEER_RANGE} (a peer dependency), but zod ${version} is installed next to it; ${install}`;
   }
   if (typeof schema === 'object' && schema !== null && '_zod' in schema) return undefined;
   const zod3 = typeof schema === 'object' && schema !== null && '_def' in schema;
