@@ -94,3 +94,22 @@ describe('two copies of @tensorflow/tfjs-core', () => {
     ).toHaveLength(1);
   });
 });
+
+describe('tfjs-node on Node 23 and later', () => {
+  test('util.isNullOrUndefined, which tfjs-node 4.22 calls and Node 23 removed, is there after initBackend', async () => {
+    const { createRequire } = await import('node:module');
+    const util = createRequire(import.meta.url)('node:util') as {
+      isNullOrUndefined?: (value: unknown) => boolean;
+    };
+    const { restoreUtilIsNullOrUndefined } = await import('../src/backend/init-backend.js');
+    const major = Number(process.versions.node.split('.')[0]);
+    expect(restoreUtilIsNullOrUndefined()).toBe(major >= 23);
+    expect([null, undefined, 0, ''].map((value) => util.isNullOrUndefined!(value))).toEqual([
+      true,
+      true,
+      false,
+      false,
+    ]);
+    expect(restoreUtilIsNullOrUndefined()).toBe(false);
+  });
+});

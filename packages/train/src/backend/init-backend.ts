@@ -212,6 +212,7 @@ async function tryBackend(
   const firstNative = native && state.nativePackage === undefined;
   if (firstNative) state.threadSharing ??= shareCpuThreads();
   const threads = firstNative ? state.threadSharing : undefined;
+  if (native) restoreUtilIsNullOrUndefined();
   try {
     await environment.importPackage(packageName);
   } catch (error) {
@@ -232,6 +233,22 @@ async function tryBackend(
   await tf.ready();
   if (tfName === 'cpu') quietCpuBackend();
   return undefined;
+}
+
+/**
+ * tfjs-node 4.22 calls `util.isNullOrUndefined` in every kernel that takes attributes; Node 23
+ * removed it (deprecated since Node 4), so on Node 24 every op fails with
+ * `(0 , util_1.isNullOrUndefined) is not a function`. Puts it back on the `util` module that
+ * CommonJS `require('util')` returns, only where it is missing. Returns whether it was added.
+ * @internal
+ */
+export function restoreUtilIsNullOrUndefined(): boolean {
+  const util = createRequire(import.meta.url)('node:util') as {
+    isNullOrUndefined?: (value: unknown) => boolean;
+  };
+  if (typeof util.isNullOrUndefined === 'function') return false;
+  util.isNullOrUndefined = (value: unknown) => value === null || value === undefined;
+  return true;
 }
 
 /** Environment variables that say how many processes of this job run on this machine. */
