@@ -38,13 +38,20 @@ for (const page of pages) {
     const target = path === '' ? page : resolve(dirname(page), decodeURIComponent(path));
     if (!existsSync(target)) {
       broken.push(`${relative(site, page)}: ${url} (no such file)`);
-    } else if (anchor && target.endsWith('.html') && !idsOf(target).has(decodeURIComponent(anchor))) {
+    } else if (
+      anchor &&
+      target.endsWith('.html') &&
+      !idsOf(target).has(decodeURIComponent(anchor))
+    ) {
       // TypeDoc's own anchors for headings are made by its client-side script; only check
       // anchors of members (their ids are in the HTML).
-      if (!/^(md:|md-)/.test(anchor)) broken.push(`${relative(site, page)}: ${url} (no such anchor)`);
+      if (!/^(md:|md-)/.test(anchor))
+        broken.push(`${relative(site, page)}: ${url} (no such anchor)`);
     }
   }
 }
 for (const line of broken) console.error(`broken link: ${line}`);
-console.log(`check-doc-links: ${pages.length} pages, ${checked} local links, ${broken.length} broken`);
+console.log(
+  `check-doc-links: ${pages.length} pages, ${checked} local links, ${broken.length} broken`,
+);
 process.exit(broken.length === 0 ? 0 : 1);
