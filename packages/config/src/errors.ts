@@ -7,7 +7,8 @@ export type ConfigErrorCode =
   | ConfigKeyErrorCode
   | 'CONFIG_INVALID_DATA'
   | 'CONFIG_VALIDATION_FAILED'
-  | 'CONFIG_INVALID_ARGUMENT';
+  | 'CONFIG_INVALID_ARGUMENT'
+  | 'CONFIG_ZOD_VERSION';
 
 /** Codes of {@link ConfigFileError}. */
 export type ConfigFileErrorCode =

@@ -57,3 +57,4 @@ export type { PredefinedVariables } from './variables.js';
 
 /** The version of this package. */
 export const VERSION = '0.1.0';
+export { resolvedZodVersion, ZOD_PEER_RANGE } from './zod-version.js';

@@ -2,8 +2,9 @@ import * as z from 'zod';
 import { type AttributeIssuesOptions, attributeIssues } from './attribute.js';
 import { Config } from './config.js';
 import { describeValue, formatPath, isPlainObject } from './data.js';
-import { type ConfigIssue, ConfigValidationError } from './errors.js';
+import { ConfigError, type ConfigIssue, ConfigValidationError } from './errors.js';
 import { closestKey } from './suggest.js';
+import { zodProblem } from './zod-version.js';
 
 /** The result of {@link safeValidateConfig}: the typed data, or the error listing every issue. */
 export type ValidateConfigResult<T> =
@@ -146,7 +147,9 @@ export function toConfigIssues(
 /**
  * Validates a config against a zod schema: returns the typed result, or
  * `{ success: false, error }` with a {@link ConfigValidationError} listing every issue as
- * `file: key.path: expected X, received Y`. Never throws for invalid data.
+ * `file: key.path: expected X, received Y`. Never throws for invalid data; throws a
+ * {@link ConfigError} `CONFIG_ZOD_VERSION` naming the versions when the schema or the installed
+ * zod is not zod 4.
  *
  * @param config - A {@link Config} (its data and `filename` are used) or plain data.
  * @param schema - A zod v4 schema (classic `zod` or `zod/mini`); parsing is synchronous.
@@ -158,6 +161,8 @@ export function safeValidateConfig<S extends z.core.$ZodType>(
 ): ValidateConfigResult<z.core.output<S>> {
   const input = config instanceof Config ? config.toObject() : config;
   const filename = config instanceof Config ? config.filename : undefined;
+  const problem = zodProblem(schema, 'validateConfig');
+  if (problem !== undefined) throw new ConfigError('CONFIG_ZOD_VERSION', problem);
   const result = z.safeParse(schema, input);
   if (result.success) return { success: true, data: result.data };
   const found = toConfigIssues(result.error.issues, input, (path) => schemaKeysAt(schema, path));

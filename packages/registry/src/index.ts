@@ -38,3 +38,4 @@ export {
   SCHEDULERS,
 } from './standard.js';
 export { closestNames } from './suggest.js';
+export { resolvedZodVersion, ZOD_PEER_RANGE } from './zod-version.js';

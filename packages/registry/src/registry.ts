@@ -16,6 +16,7 @@ import {
 } from './keys.js';
 import { closestNames } from './suggest.js';
 import { renderTable } from './table.js';
+import { zodSchemaProblem } from './zod-version.js';
 
 /** A class whose constructor takes one options object. */
 // biome-ignore lint/suspicious/noExplicitAny: constructors are contravariant in their arguments
@@ -111,13 +112,21 @@ export class Registry<T = unknown> implements Iterable<[string, RegistryEntry<T>
   /**
    * Registers `factory` under `name` and returns it unchanged.
    *
-   * @throws {@link DuplicateEntryError} when the name or an alias is taken and `force` is not set.
+   * @throws {@link DuplicateEntryError} when the name or an alias is taken and `force` is not set;
+   *   `TypeError` when `schema` is not a zod 4 schema (the message names the installed zod).
    */
   register<F extends Factory<T>>(name: string, factory: F, options: RegisterOptions = {}): F {
     if (typeof factory !== 'function') {
       throw new TypeError(
         `register('${name}') in the '${this.name}' registry expects a class or a function, got ${typeof factory}.`,
       );
+    }
+    if (options.schema !== undefined) {
+      const problem = zodSchemaProblem(
+        options.schema,
+        `register('${name}') in the '${this.name}' registry`,
+      );
+      if (problem !== undefined) throw new TypeError(problem);
     }
     const aliases = [...(options.aliases ?? [])];
     for (const key of [name, ...aliases]) {

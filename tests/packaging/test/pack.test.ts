@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -33,22 +33,145 @@ afterAll(() => {
   rmSync(work, { recursive: true, force: true });
 });
 
-function emptyProject(name: string): string {
+function emptyProject(name: string, type: 'module' | 'commonjs' = 'module'): string {
   const dir = join(work, name);
   mkdirSync(dir);
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name, private: true, type: 'module' }));
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name, private: true, type }));
   return dir;
 }
 
+const NPM_INSTALL = ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'];
+
 function npmInstall(dir: string, specs: string[]): void {
-  run(
-    'npm',
-    ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', ...specs],
-    dir,
-  );
+  run('npm', [...NPM_INSTALL, ...specs], dir);
 }
 
+// A consumer of config and registry, as an ES module and as CommonJS (`require()` of the ESM
+// build, Node >= 20.19): validates a config and registers a class with a schema from the
+// project's own zod.
+const CONSUMER_BODY = `const out = { node: process.versions.node };
+const cfg = await Config.fromString('model:\\n  width: 4\\n', 'yaml');
+try {
+  out.config = validateConfig(cfg, z.object({ model: z.object({ width: z.number() }) }));
+} catch (error) {
+  out.config = { code: error.code, message: error.message };
+}
+try {
+  MODELS.register('Net', class Net {}, { schema: z.object({ width: z.number() }) });
+  out.registry = 'registered';
+} catch (error) {
+  out.registry = { name: error.name, message: error.message };
+}
+console.log(JSON.stringify(out));`;
+const ESM_CONSUMER = `import { Config, validateConfig } from '@gorilla-ts/config';
+import { MODELS } from '@gorilla-ts/registry';
+import * as z from 'zod';
+${CONSUMER_BODY}
+`;
+const CJS_CONSUMER = `const { Config, validateConfig } = require('@gorilla-ts/config');
+const { MODELS } = require('@gorilla-ts/registry');
+const z = require('zod');
+(async () => {
+${CONSUMER_BODY}
+})();
+`;
+
+describe.each(['4', '3'])('a CommonJS project on zod %s', (zodMajor) => {
+  let dir: string;
+  let strictInstall: { status: number | null; output: string };
+  beforeAll(() => {
+    dir = emptyProject(`zod-${zodMajor}`, 'commonjs');
+    const specs = [tarballs.get('registry')!, tarballs.get('config')!, `zod@${zodMajor}`];
+    const first = spawnSync('npm', [...NPM_INSTALL, ...specs], { cwd: dir, encoding: 'utf8' });
+    strictInstall = { status: first.status, output: `${first.stdout}${first.stderr}` };
+    // npm refuses a peer dependency conflict; --legacy-peer-deps (or pnpm) installs anyway.
+    if (first.status !== 0) npmInstall(dir, ['--legacy-peer-deps', ...specs]);
+    writeFileSync(join(dir, 'main.mjs'), ESM_CONSUMER);
+    writeFileSync(join(dir, 'main.js'), CJS_CONSUMER);
+  }, 240_000);
+
+  test.each([
+    ['ESM', 'main.mjs'],
+    ['CJS', 'main.js'],
+  ])('%s consumer (%s)', (_kind, script) => {
+    const out = JSON.parse(run(process.execPath, [script], dir));
+    if (zodMajor === '4') {
+      expect(strictInstall.status, strictInstall.output).toBe(0);
+      expect(out).toEqual({
+        node: process.versions.node,
+        config: { model: { width: 4 } },
+        registry: 'registered',
+      });
+      return;
+    }
+    // npm names the conflict at install time...
+    expect(strictInstall.status).not.toBe(0);
+    expect(strictInstall.output).toContain('ERESOLVE');
+    expect(strictInstall.output).toMatch(/peer zod@"\^4\.0\.0"/);
+    // ...and, installed anyway, both packages name the versions instead of failing inside zod.
+    const installed = JSON.parse(readFileSync(join(dir, 'node_modules/zod/package.json'), 'utf8'))
+      .version as string;
+    expect(installed).toMatch(/^3\./);
+    expect(out.config.code).toBe('CONFIG_ZOD_VERSION');
+    expect(out.config.message).toContain(`zod ${installed}`);
+    expect(out.config.message).toContain('^4');
+    expect(out.registry.name).toBe('TypeError');
+    expect(out.registry.message).toContain('zod 3 schema');
+    expect(out.registry.message).toContain(`zod ${installed} is installed`);
+  });
+});
+
+// The models-pointnet README's "train PointNet from npm" example, found by its marker, runs
+// against the packed tarballs exactly as a reader would run it (a tsc --init project with
+// target ES2022, installed with npm).
+const POINTNET_MARKER = '<!-- readme-test: id pointnet-from-npm -->';
+function pointnetExample(): string | undefined {
+  const readme = readFileSync(join(root, 'packages/models-pointnet/README.md'), 'utf8');
+  const at = readme.indexOf(POINTNET_MARKER);
+  if (at < 0) return undefined;
+  const match = /```(?:ts|typescript)\n([\s\S]*?)\n```/.exec(readme.slice(at));
+  return match?.[1];
+}
+const pointnetBlock = pointnetExample();
+
 describe('packed tarballs', () => {
+  test.skipIf(pointnetBlock === undefined)(
+    `the models-pointnet README example marked pointnet-from-npm trains from npm${pointnetBlock === undefined ? ' (skipped: no block carries the marker yet)' : ''}`,
+    () => {
+      const dir = emptyProject('pointnet-from-npm');
+      npmInstall(dir, [
+        '--omit=optional',
+        ...['registry', 'dist', 'train', 'models-pointnet'].map((name) => tarballs.get(name)!),
+        '@tensorflow/tfjs-core@4',
+        'zod@4',
+        `@types/node@${process.versions.node.split('.')[0]}`,
+      ]);
+      writeFileSync(join(dir, 'main.ts'), `${pointnetBlock}\n`);
+      writeFileSync(
+        join(dir, 'tsconfig.json'),
+        JSON.stringify({
+          compilerOptions: {
+            module: 'nodenext',
+            target: 'ES2022',
+            strict: true,
+            skipLibCheck: true,
+            types: ['node'],
+            outDir: 'out',
+          },
+          files: ['main.ts'],
+        }),
+      );
+      run(process.execPath, [typescript, '-p', 'tsconfig.json'], dir);
+      const result = spawnSync(process.execPath, ['out/main.js'], {
+        cwd: dir,
+        encoding: 'utf8',
+        timeout: 540_000,
+      });
+      expect(result.status, `${result.stdout}${result.stderr}`).toBe(0);
+    },
+    600_000,
+  );
+
   test('contain the build, the types, a README and the licence, and no tests', () => {
     for (const [name, file] of tarballs) {
       const listing = run('tar', ['-tzf', file], work).split('\n');

@@ -28,7 +28,7 @@ export function gradientsRegistered(): boolean {
  * `@tensorflow/tfjs-core` alone has no gradients: the `@tensorflow/tfjs` bundle (which
  * `tfjs-node` loads) registers them. Without it, the gradients come from tfjs-core's own
  * `dist/register_all_gradients.js`, loaded through a narrow resolve hook (see
- * {@link EXTENSION_HOOK}).
+ * the module-private `EXTENSION_HOOK`).
  *
  * @returns where the gradients came from: `'present'`, `'@tensorflow/tfjs'` or
  *   `'@tensorflow/tfjs-core'`.

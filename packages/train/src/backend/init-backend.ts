@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
+import { dirname } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { BackendError } from '../errors.js';
 import { ensureGradients } from './gradients.js';
@@ -168,6 +169,8 @@ export async function selectBackend(
           ? '; for the faster native backend: npm i @tensorflow/tfjs-node'
           : '';
       logger(`backend: ${name} (${packageName}${versionSuffix(packageName)})${hint}`);
+      const copies = findTfjsCoreCopies([packageName]);
+      if (copies.length > 1) logger(describeTfjsCoreCopies(copies));
       if (name === 'tensorflow-gpu' && request !== 'auto' && !environment.hasGpu()) {
         logger(
           'backend: no GPU found (nvidia-smi -L, /dev/nvidia0); tfjs-node-gpu runs on the CPU',
@@ -212,6 +215,7 @@ async function tryBackend(
   const firstNative = native && state.nativePackage === undefined;
   if (firstNative) state.threadSharing ??= shareCpuThreads();
   const threads = firstNative ? state.threadSharing : undefined;
+  if (native) restoreUtilIsNullOrUndefined();
   try {
     await environment.importPackage(packageName);
   } catch (error) {
@@ -232,6 +236,22 @@ async function tryBackend(
   await tf.ready();
   if (tfName === 'cpu') quietCpuBackend();
   return undefined;
+}
+
+/**
+ * tfjs-node 4.22 calls `util.isNullOrUndefined` in every kernel that takes attributes; Node 23
+ * removed it (deprecated since Node 4), so on Node 24 every op fails with
+ * `(0 , util_1.isNullOrUndefined) is not a function`. Puts it back on the `util` module that
+ * CommonJS `require('util')` returns, only where it is missing. Returns whether it was added.
+ * @internal
+ */
+export function restoreUtilIsNullOrUndefined(): boolean {
+  const util = createRequire(import.meta.url)('node:util') as {
+    isNullOrUndefined?: (value: unknown) => boolean;
+  };
+  if (typeof util.isNullOrUndefined === 'function') return false;
+  util.isNullOrUndefined = (value: unknown) => value === null || value === undefined;
+  return true;
 }
 
 /** Environment variables that say how many processes of this job run on this machine. */
@@ -286,7 +306,81 @@ export function describeLoadFailure(error: unknown, packageName: string): string
   ) {
     return 'not installed';
   }
+  if (packageName.startsWith('@tensorflow/tfjs-node') && /\.node\b|libtensorflow/.test(message)) {
+    return `failed to load: ${message} (${rebuildHint(packageName)})`;
+  }
   return `failed to load: ${message}`;
+}
+
+/**
+ * What to rerun when a native package is installed but its binding is missing: its install
+ * script downloads libtensorflow and the prebuilt addon, and failed or was not allowed to run.
+ * @internal
+ */
+export function rebuildHint(packageName: string): string {
+  return (
+    `${packageName} is installed but its native binding is missing: its install script, which ` +
+    `downloads libtensorflow, failed or did not run. Rerun it: npm rebuild ${packageName} ` +
+    `(npm hides the download error unless --foreground-scripts), pnpm rebuild ${packageName} ` +
+    `(pnpm 10+ runs it only when allowed: allowBuilds in pnpm-workspace.yaml or pnpm approve-builds), ` +
+    `or yarn rebuild ${packageName}`
+  );
+}
+
+/** One installed copy of `@tensorflow/tfjs-core` and the packages that resolve it. */
+export interface TfjsCoreCopy {
+  /** The copy's folder (real path). */
+  path: string;
+  /** Its version. */
+  version: string;
+  /** The packages that use this copy: `@gorilla-ts/train` and backend packages. */
+  usedBy: string[];
+}
+
+/**
+ * The copies of `@tensorflow/tfjs-core` that `@gorilla-ts/train` (from `from`, its own folder by
+ * default) and the given backend packages resolve. More than one means two tfjs engines in one
+ * process: a tensor made by one is not a tensor of the other, and a backend registered with one
+ * is missing from the other. Packages that cannot be resolved are left out. @internal
+ */
+export function findTfjsCoreCopies(
+  packageNames: readonly string[],
+  from: string = import.meta.url,
+): TfjsCoreCopy[] {
+  const copies = new Map<string, TfjsCoreCopy>();
+  const add = (resolveFrom: string, user: string): void => {
+    try {
+      const file = createRequire(resolveFrom).resolve('@tensorflow/tfjs-core/package.json');
+      const path = dirname(realpathSync(file));
+      const copy = copies.get(path) ?? {
+        path,
+        version: (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version,
+        usedBy: [],
+      };
+      copy.usedBy.push(user);
+      copies.set(path, copy);
+    } catch {}
+  };
+  add(from, '@gorilla-ts/train');
+  for (const name of packageNames) {
+    if (name === BACKENDS.cpu.packageName) continue; // bundled with train, resolves train's copy
+    try {
+      add(createRequire(from).resolve(`${name}/package.json`), name);
+    } catch {}
+  }
+  return [...copies.values()];
+}
+
+/** The warning for {@link findTfjsCoreCopies}' result. @internal */
+export function describeTfjsCoreCopies(copies: readonly TfjsCoreCopy[]): string {
+  return (
+    `backend: ${copies.length} copies of @tensorflow/tfjs-core are installed, i.e. ${copies.length} tfjs engines: ` +
+    copies
+      .map((copy) => `${copy.version} at ${copy.path} (used by ${copy.usedBy.join(', ')})`)
+      .join('; ') +
+    '. Tensors and backends of one are not seen by the other. Install one version: the same ' +
+    '@tensorflow/tfjs-core version as your backend packages, then npm dedupe (or an npm "overrides" / pnpm "overrides" entry)'
+  );
 }
 
 function firstLine(error: unknown): string {

@@ -219,11 +219,12 @@ export abstract class Optimizer<H extends BaseHyperparameters = BaseHyperparamet
 
   /**
    * Computes the gradients of `loss` with respect to every parameter, applies one step, frees
-   * the gradients and returns the loss (yours to dispose).
+   * the gradients and returns the loss (yours to dispose). `loss` must return a scalar (a
+   * criterion's first result with its default `mean` or `sum` reduction); tfjs throws otherwise.
    */
-  minimize(loss: () => tf.Scalar): tf.Scalar {
+  minimize(loss: () => tf.Tensor): tf.Scalar {
     const { value, grads } = tf.variableGrads(
-      loss,
+      loss as () => tf.Scalar,
       this.namedParameters().map(([, variable]) => variable),
     );
     try {
