@@ -244,6 +244,12 @@ export {
   LATEST_CHECKPOINT,
   linkCheckpoint,
 } from './trainer/checkpoint-files.js';
+export {
+  ConfusionMatrixEvaluator,
+  type ConfusionMatrixEvaluatorOptions,
+  EVALUATORS,
+} from './trainer/confusion-evaluator.js';
+export type { StepResult, TrainerContext } from './trainer/context.js';
 export type { DefaultHooksConfig } from './trainer/default-hooks.js';
 export {
   NonFiniteLossError,
@@ -258,6 +264,8 @@ export {
   type ForwardContext,
   type ForwardFn,
   type ForwardResult,
+  type ModelOutput,
+  type ModelOutputObject,
   splitBatch,
 } from './trainer/forward.js';
 export type { TrainerConfig } from './trainer/from-config.js';
@@ -290,5 +298,5 @@ export {
   type PriorityName,
   resolvePriority,
 } from './trainer/priority.js';
-export { type FitResult, fit, type StepResult, Trainer } from './trainer/trainer.js';
+export { type FitResult, fit, Trainer } from './trainer/trainer.js';
 export { TrainerBase, type TrainerStatus } from './trainer/trainer-base.js';

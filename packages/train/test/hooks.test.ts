@@ -12,6 +12,7 @@ import {
   isPeriodEnd,
   type Logger,
   type Metrics,
+  type Module,
   PRIORITY,
   readCheckpoint,
   readEventFile,
@@ -32,7 +33,7 @@ import {
 } from './fixtures/trainer/toy.js';
 
 type Batch = { inputs: tf.Tensor; labels: tf.Tensor };
-type Loader = TrainerOptions<Batch>['trainLoader'];
+type Loader = TrainerOptions<Module<never, unknown>, Batch>['trainLoader'];
 
 let work: { dir: string; remove: () => void };
 let logger: Logger;
@@ -69,7 +70,9 @@ function scripted(records: Array<Record<string, number>>): Evaluator {
 }
 
 /** A toy run: 16 samples in batches of 8 (2 iterations per epoch), an 8-sample val set. */
-function options(overrides: Partial<TrainerOptions<Batch>> = {}): TrainerOptions<Batch> {
+function options(
+  overrides: Partial<TrainerOptions<Module<never, unknown>, Batch>> = {},
+): TrainerOptions<Module<never, unknown>, Batch> {
   setRandomSeed(3);
   return {
     model: toyModel(0),
@@ -198,7 +201,7 @@ describe('hooks fire in order', () => {
   test('every hook point, in priority order, around the built-in hooks', async () => {
     const log: string[] = [];
     const tfjs: string[] = [];
-    const trainer = new Trainer<Batch>(
+    const trainer = new Trainer(
       options({
         evaluator: scripted([{ acc: 0.5 }, { acc: 0.6 }]),
         hooks: [
@@ -265,7 +268,7 @@ describe('hooks fire in order', () => {
 describe('CheckpointHook', () => {
   test('keeps the last K, keeps epoch_latest current, and keeps the best by a metric', async () => {
     const dir = workDir();
-    const trainer = new Trainer<Batch>(
+    const trainer = new Trainer(
       options({
         workDir: dir,
         maxEpochs: 4,
@@ -296,7 +299,7 @@ describe('CheckpointHook', () => {
 
   test('a lower-is-better metric, a best between periodic saves, and iteration periods', async () => {
     const dir = workDir();
-    const trainer = new Trainer<Batch>(
+    const trainer = new Trainer(
       options({
         workDir: dir,
         maxEpochs: 3,
@@ -326,7 +329,7 @@ describe('CheckpointHook', () => {
 describe('EarlyStoppingHook', () => {
   test('stops after `patience` evaluations without improvement, saving the last state', async () => {
     const dir = workDir();
-    const trainer = new Trainer<Batch>(
+    const trainer = new Trainer(
       options({
         workDir: dir,
         maxEpochs: 10,
@@ -358,7 +361,7 @@ describe('EarlyStoppingHook', () => {
 
 describe('LrSchedulerHook', () => {
   const lrsOf = async (scheduler: TrainerOptions['scheduler'], evaluator?: Evaluator) => {
-    const trainer = new Trainer<Batch>(
+    const trainer = new Trainer(
       options({
         maxEpochs: 3,
         scheduler,
@@ -392,7 +395,7 @@ describe('logging hooks', () => {
     const dir = workDir();
     const files = memoryLogger('hooks-files', join(dir, 'run.log'));
     try {
-      const trainer = new Trainer<Batch>(
+      const trainer = new Trainer(
         options({
           workDir: dir,
           logger: files.logger,
@@ -435,7 +438,9 @@ describe('logging hooks', () => {
     const text = readFileSync(join(dir, 'run.log'), 'utf8');
     expect(text).toContain('INFO: epoch 1/2 iter 1/2 |');
     expect(text).toContain('INFO: Evaluation after iteration 4: val/acc 0.7500');
-    expect(text).toMatch(/INFO: Epoch 2\/2: loss \d\.\d{4}, lr 0\.1, time \d+\.\d\ds/);
+    expect(text).toMatch(
+      /INFO: Epoch 2\/2: loss \d\.\d{4}, lr 0\.1, iter_time \d+\.\d{3}s, data_time \d+\.\d{3}s, time \d+\.\d\ds/,
+    );
 
     const [events] = readdirSync(dir).filter((name) => name.startsWith('events.out.tfevents'));
     const scalars = readEventFile(join(dir, events!)).flatMap((event) =>
@@ -451,7 +456,7 @@ describe('logging hooks', () => {
   });
 
   test('IterationTimerHook times steps and data with the injected clock', async () => {
-    const trainer = new Trainer<Batch>(
+    const trainer = new Trainer(
       options({
         valLoader: undefined,
         now: fakeClock(0.5),
@@ -479,7 +484,7 @@ describe('DistSamplerSeedHook', () => {
       },
       [Symbol.asyncIterator]: () => inner[Symbol.asyncIterator](),
     };
-    const trainer = new Trainer<Batch>(
+    const trainer = new Trainer(
       options({
         trainLoader: loader as unknown as Loader,
         valLoader: undefined,
