@@ -239,10 +239,12 @@ export {
   toHook,
 } from './trainer/callbacks.js';
 export {
+  bestCheckpointName,
   checkpointName,
   findLatestCheckpoint,
   LATEST_CHECKPOINT,
   linkCheckpoint,
+  pruneCheckpoints,
 } from './trainer/checkpoint-files.js';
 export {
   ConfusionMatrixEvaluator,

@@ -439,7 +439,7 @@ describe('logging hooks', () => {
     expect(text).toContain('INFO: epoch 1/2 iter 1/2 |');
     expect(text).toContain('INFO: Evaluation after iteration 4: val/acc 0.7500');
     expect(text).toMatch(
-      /INFO: Epoch 2\/2: loss \d\.\d{4}, lr 0\.1, iter_time \d+\.\d{3}s, data_time \d+\.\d{3}s, time \d+\.\d\ds/,
+      /INFO: epoch: 2\/2, train loss: \d\.\d{4}, lr: 0\.100000, iter_time: \d+\.\d{3}s, data_time: \d+\.\d{3}s, time: \d+\.\ds/,
     );
 
     const [events] = readdirSync(dir).filter((name) => name.startsWith('events.out.tfevents'));

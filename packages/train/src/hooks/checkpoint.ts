@@ -114,16 +114,19 @@ export class CheckpointHook extends HookBase {
           ? this.#kept.splice(0, Math.max(0, this.#kept.length - this.options.maxKeep))
           : [];
       file = await trainer.saveCheckpoint(join(dir, name));
+      if (trainer.rank === 0) trainer.logger.info(`Saving ${file}`);
     }
     if (this.#newBest) {
       this.#newBest = false;
       const best = join(dir, this.options.bestFile ?? bestCheckpointName(this.options.saveBest!));
       if (file === undefined) await trainer.saveCheckpoint(best);
-      else if (trainer.rank === 0) await linkCheckpoint(file, best);
+      else if (trainer.rank === 0) {
+        await linkCheckpoint(file, best);
+        faultPoint('checkpoint:between-best-and-latest');
+      }
       trainer.logger.info(`New best ${this.options.saveBest} = ${this.#best!.value}: ${best}`);
     }
     if (file !== undefined && trainer.rank === 0) {
-      faultPoint('checkpoint:before-latest');
       if (this.options.saveLatest) await linkCheckpoint(file, join(dir, LATEST_CHECKPOINT));
       await pruneCheckpoints(dir, stale);
     }

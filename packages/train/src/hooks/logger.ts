@@ -23,8 +23,9 @@ export interface LoggerHookOptions extends HookOptions {
 /**
  * Reports the run on rank 0 through the trainer's logger: a progress display per epoch with
  * loss, learning rate, data time and ETA (a bar on a terminal, log lines every `interval`
- * iterations otherwise), one line per epoch (mean training loss, evaluation metrics, time) and
- * per evaluation, and the same numbers as JSON lines (`logger.metrics`) for machines.
+ * iterations otherwise), one line per epoch in the seed's format (`epoch: 2/20, train loss: ...,
+ * lr: ..., iter_time: ...s, data_time: ...s, time: ...s`), one per evaluation (the evaluator's
+ * `format` when it has one), and the same numbers as JSON lines (`logger.metrics`) for machines.
  * Priority `BELOW_NORMAL` (after evaluation); rank 0 only.
  */
 export class LoggerHook extends HookBase {
@@ -103,8 +104,8 @@ export class LoggerHook extends HookBase {
     const time = trainer.now() - this.#epochStart;
     const steps = Math.max(1, this.#epochSteps);
     trainer.logger.info(
-      `Epoch ${trainer.epoch + 1}/${trainer.maxEpochs}: loss ${loss.toFixed(4)}, lr ${trainer.stepResult!.lr}, ` +
-        `iter_time ${(this.#epochIterTime / steps).toFixed(3)}s, data_time ${(this.#epochDataTime / steps).toFixed(3)}s, time ${time.toFixed(2)}s`,
+      `epoch: ${trainer.epoch + 1}/${trainer.maxEpochs}, train loss: ${loss.toFixed(4)}, lr: ${trainer.stepResult!.lr.toFixed(6)}, ` +
+        `iter_time: ${(this.#epochIterTime / steps).toFixed(3)}s, data_time: ${(this.#epochDataTime / steps).toFixed(3)}s, time: ${time.toFixed(1)}s`,
     );
     trainer.logger.metrics({
       mode: 'epoch',

@@ -134,8 +134,8 @@ export class ConfusionMatrixEvaluator implements Evaluator {
   }
 
   /**
-   * The log lines of an evaluation's metrics (`val/`-prefixed or not): `accuracy 93.21%, mean
-   * class accuracy 91.02% (908 samples)` and a per-class table (class, samples, correct,
+   * The log lines of an evaluation's metrics (`val/`-prefixed or not): `accuracy: 93.21%, mean
+   * class accuracy: 91.02% (908 samples)` and a per-class table (class, samples, correct,
    * accuracy) of the last summarized matrix.
    */
   format(metrics: Metrics): string[] {
@@ -144,8 +144,8 @@ export class ConfusionMatrixEvaluator implements Evaluator {
       value === undefined || Number.isNaN(value) ? 'n/a' : `${(value * 100).toFixed(2)}%`;
     const loss = get('loss');
     const lines = [
-      `accuracy ${percent(get('acc'))}, mean class accuracy ${percent(get('mean_class_acc'))}` +
-        `${loss === undefined ? '' : `, loss ${loss.toFixed(4)}`} (${get('samples') ?? 0} samples)`,
+      `accuracy: ${percent(get('acc'))}, mean class accuracy: ${percent(get('mean_class_acc'))}` +
+        `${loss === undefined ? '' : `, loss: ${loss.toFixed(4)}`} (${get('samples') ?? 0} samples)`,
     ];
     const counts = this.lastCounts;
     if (counts === undefined) return lines;

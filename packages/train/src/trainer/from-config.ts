@@ -27,6 +27,8 @@ export interface TrainerConfig {
   optimizer?: OptimizerConfig;
   /** The scheduler (`buildLrScheduler`); also `lr_scheduler`. */
   lrScheduler?: SchedulerConfig;
+  /** The seed's name of `lrScheduler`. */
+  lr_scheduler?: SchedulerConfig;
   /** `LOSSES` config of the loss. */
   loss?: BuildConfig;
   /** `DATASETS` config(s) of the training set (`buildDataset`). */
@@ -43,6 +45,8 @@ export interface TrainerConfig {
   maxIters?: number;
   /** Also `log_dir`. */
   workDir?: string;
+  /** The seed's name of `workDir`. */
+  log_dir?: string;
   /** Seeds every generator before the model is built (`setRandomSeed`). */
   seed?: number;
   resume?: boolean | 'auto' | string;
