@@ -89,7 +89,9 @@ function surfacePoint(
 export function pointCollate(samples: PointSample[]): PointBatch {
   const numPoints = samples[0]!.points.length / 3;
   const points = new Float32Array(samples.length * numPoints * 3);
-  samples.forEach((sample, i) => points.set(sample.points, i * numPoints * 3));
+  samples.forEach((sample, i) => {
+    points.set(sample.points, i * numPoints * 3);
+  });
   return {
     points: tf.tensor3d(points, [samples.length, numPoints, 3]),
     labels: tf.tensor1d(
