@@ -21,12 +21,13 @@
 //            /tmp/torchenv or --torch-venv, python3) or installs it: pip into that venv (the
 //            local wheel index), else `apt-get install -y python3-torch`; else it is skipped
 //            with a note.
-//   trainer  `Trainer` from @gorilla-ts/train (default hooks but checkpoints and TensorBoard,
-//            logging to stderr) fed by its `DataLoader` (shuffle, prefetch 2) over an in-memory
+//   trainer  `Trainer` from @gorilla-ts/train with its default forward (the modelnet-demo's
+//            `train` path; default hooks but checkpoints and TensorBoard, logging to stderr) fed
+//            by its `DataLoader` (shuffle, prefetch 2) over an in-memory
 //            dataset: what `trainer.fit()` users run. Step time = interval between successive
 //            `afterStep` calls, so data loading and every hook count; `phasesMs` splits it into
 //            compute (batch, forward, backward), gradient all-reduce, optimizer and the rest.
-//   loop     modelnet-demo's explicit loop (apps/modelnet-demo/src/train.ts), statement for
+//   loop     the hand-written loop (examples/plain-train, formerly the demo's), statement for
 //            statement: DataLoader batch → tf.variableGrads(model.forward + criterion) →
 //            allReduceGradients → Adam.step → await loss.data() → dispose.
 //   bare     the same model with no toolkit around it: one fixed batch, PointNetCls.forward +
@@ -667,11 +668,7 @@ async function measure(kind) {
       workDir: os.tmpdir(),
       logger,
       defaultHooks: { checkpoint: false, tensorboard: false },
-      forward: ({ model: m, batch: b, criterion }) => {
-        const output = m.forward(b.points);
-        const [loss, terms] = criterion({ ...output, labels: b.labels });
-        return { loss, terms, output: output.logits, labels: b.labels };
-      },
+      // The Trainer's default forward: PointNetCls's { logits, regularization } goes to the loss.
       hooks: [{ afterStep: () => mark() }],
     });
     // Time the phases of a step inside the real trainer: compute (batch, forward, backward), the
@@ -692,7 +689,7 @@ async function measure(kind) {
     };
     await trainer.fit();
   } else if (kind === 'loop') {
-    // apps/modelnet-demo/src/train.ts, the body of `for await (const batch of trainLoader)`.
+    // examples/plain-train/src/plain-train.ts, the body of `for await (const batch of trainLoader)`.
     const optimizer = new train.Adam({ params: model.namedParameters(), lr: 1e-3 });
     const criterion = train.crossEntropyLoss(); // what buildLoss({ type: 'CrossEntropyLoss' }) builds
     const trainLoader = loader();

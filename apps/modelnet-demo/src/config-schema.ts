@@ -61,6 +61,14 @@ export const appConfigSchema = z.strictObject({
   validate: z.boolean().default(true),
   /** Folder holding the runs' log folders (`<logRoot>/<config name>/`). Defaults to `log`. */
   logRoot: z.string().min(1).default('log'),
+  /**
+   * Checkpoints: `maxKeep` epoch files (`epoch_00001.safetensors`, ...) are kept beside
+   * `epoch_latest` and `epoch_best` (hard links, no extra copies); `0` keeps every epoch's file,
+   * as the seed did. Defaults to `{ maxKeep: 1 }`.
+   */
+  checkpoint: z
+    .strictObject({ maxKeep: z.number().int().nonnegative().default(1) })
+    .default({ maxKeep: 1 }),
   /** How often the progress line is printed when stderr is not a terminal, in seconds. Defaults to 10. */
   progressSecs: z.number().positive().default(10),
   // The command line's options (`defaultArgumentParser`), merged in by `mergeCfgAndArgs`.

@@ -1,21 +1,19 @@
 /**
  * The `train` command: gorilla-core's `plain_train.py` (PointNet on ModelNet, optionally on
- * several processes) written with gorilla-ts, function by function: `getParser` → `main` →
- * `doTrain`, with the loop written out instead of hidden in a trainer, so that it reads as a
- * template. Adapt the places marked `FIXME` to your task, as in the seed.
+ * several processes) on gorilla-ts: `getParser` → `main` → `doTrain`, where `doTrain` hands the
+ * loop to the toolkit's `Trainer` (one loop for the toolkit; the seed's hand-written loop, written
+ * out function by function, is the teaching example `examples/plain-train`). Adapt the places
+ * marked `FIXME` to your task, as in the seed.
  *
- * Differences from the seed, each fixing one of its bugs: `epoch`/`iter` start at 1/0 without a
- * checkpoint; `--resume` only loads a checkpoint that exists and continues at the next epoch and
- * the same iteration count; the epoch timer restarts every epoch; the saved loss is the epoch's
- * mean (computed before the buffers are cleared); the parameter count is the total, not a sum
- * over prefixes; losses are buffered as numbers, not tensors; the ETA counts what is left; the
- * learning rate prints with 6 decimals; the samplers and augmentations change every epoch; after
- * a resume every rank holds the same weights; the config is never written to by the builders.
+ * Differences from the seed, each fixing one of its bugs: `--resume` only loads a checkpoint that
+ * exists and continues exactly where it stopped (data order and position, optimizer, scheduler,
+ * random state); the saved loss is the epoch's mean; the parameter count is the total; the
+ * samplers and augmentations change every epoch; after a resume every rank holds the same
+ * weights; a NaN loss stops the run; the config is never written to by the builders.
  */
 import { join, resolve } from 'node:path';
 import { type DefaultArgs, defaultArgumentParser, type ParsedArgs } from '@gorilla-ts/config';
 import {
-  allReduce,
   broadcastObject,
   DistributedSampler,
   detectMpiLauncher,
@@ -24,52 +22,35 @@ import {
   isMainProcess,
   launch,
   setCudaVisibleDevices,
-  synchronize,
 } from '@gorilla-ts/dist';
-import { type PointNetCls, withRegularization } from '@gorilla-ts/models-pointnet';
-import { buildLoss, buildModel } from '@gorilla-ts/registry';
+import type { PointNetCls } from '@gorilla-ts/models-pointnet';
+import { buildModel } from '@gorilla-ts/registry';
 import {
-  allReduceGradients,
-  broadcastParameters,
-  buildLrScheduler,
-  buildOptimizer,
-  type Criterion,
+  ConfusionMatrixEvaluator,
   collectLogger,
-  type DataLoaderState,
   detectGpu,
-  EpochProgress,
-  HistoryBuffer,
   initBackend,
+  LATEST_CHECKPOINT,
   type Logger,
   parameterCount,
-  removeStaleTemporaries,
-  resume,
-  saveCheckpoint,
   setRandomSeed,
-  syncBuffers,
-  TensorBoardWriter,
-  Timer,
+  TensorBoardHook,
+  Trainer,
 } from '@gorilla-ts/train';
-import * as tf from '@tensorflow/tfjs-core';
 import { type Command, Option } from 'commander';
 import { APP_CONFIG_KEYS, type AppConfig, loadAppConfig } from './config-schema.js';
-import { writeConfusionImage } from './confusion-image.js';
+import { ConfusionImageHook } from './confusion-image-hook.js';
 import {
   buildPointCloudDataset,
   buildTestLoader,
   buildTrainLoader,
   checkModelFitsData,
+  type PointBatch,
 } from './data.js';
-import type { PointCloudDataset } from './datasets/index.js';
 import { AppError, parseCommandArgs, reportUserErrors } from './errors.js';
-import { confusionMetrics, evaluate, percent } from './evaluate.js';
-import {
-  BEST_CHECKPOINT,
-  DEFAULT_CONFIG,
-  epochCheckpointName,
-  LATEST_CHECKPOINT,
-} from './paths.js';
-import { backupRun, configName, latestCheckpoint } from './run-files.js';
+import { BEST_CHECKPOINT, DEFAULT_CONFIG } from './paths.js';
+import { backupRun, configName, latestCheckpoint, readCheckpointMetadata } from './run-files.js';
+import { RunRecordHook } from './run-record.js';
 import { runLocationLines } from './run-summary.js';
 // Importing the data sets registers ModelNetH5, ModelNetNormalResampled and SyntheticShapes in
 // DATASETS; @gorilla-ts/models-pointnet registers PointNetCls in MODELS.
@@ -149,9 +130,15 @@ export async function main(args: TrainArgs): Promise<void> {
 }
 
 /**
- * Trains `model` as `config` says: optimizer, scheduler and loss; resume; data; TensorBoard;
- * then one loop iteration per batch and, after each epoch, the scheduler step, a validation
- * pass and a checkpoint.
+ * Trains `model` as `config` says, on the toolkit's `Trainer` (`Trainer.fromConfig`): the
+ * optimizer, scheduler and loss from their config sections; the data through the app's data
+ * sets; the Trainer's hooks for everything around the step: the epoch's sampler and augmentation
+ * seed, the NaN guard (a non-finite loss stops the run, naming the iteration and the last good
+ * checkpoint), the learning-rate steps, the BatchNorm sync, a validation pass per epoch
+ * (`ConfusionMatrixEvaluator`: accuracy, mean class accuracy, per-class table), progress and
+ * log lines, TensorBoard, and checkpoints (`epoch_latest` and `epoch_best` as hard links, the
+ * epoch files pruned to `checkpoint.maxKeep`). The seed's hand-written loop is the teaching
+ * example `examples/plain-train`.
  */
 export async function doTrain(
   model: PointNetCls,
@@ -159,44 +146,6 @@ export async function doTrain(
   run: RunContext,
 ): Promise<void> {
   const { logDir, logger } = run;
-  model.train();
-
-  // Optimizer, learning-rate schedule and loss from their config sections (never written to).
-  const optimizer = buildOptimizer(model, config.optimizer);
-  const lrScheduler = buildLrScheduler(optimizer, config.lr_scheduler);
-  // FIXME: your loss. `withRegularization` adds the model's own term when it returns one
-  // (PointNet's feature-transform regularisation); the criterion returns [loss, lossOut].
-  const criterion = withRegularization(buildLoss<Criterion>(config.loss));
-
-  // Resume: weights, optimizer, scheduler, random state and data position of the last epoch.
-  let epoch = 1; // the epoch to run next, 1-based
-  let iter = 0; // iterations done so far, over all epochs
-  let loaderState: DataLoaderState | undefined;
-  let best: BestEpoch | undefined; // the highest validation accuracy so far and its epoch
-  // Temporaries of a checkpoint write a kill interrupted in an earlier run (rank 0 only).
-  removeStaleTemporaries(logDir, { logger: (line) => logger.info(line) });
-  const checkpoint = config.resume || config.evalOnly ? await agreedCheckpoint(logDir) : undefined;
-  if (config.resume && checkpoint === undefined) {
-    logger.warn(`--resume: no ${LATEST_CHECKPOINT} in ${logDir} yet; starting from scratch`);
-  }
-  if (checkpoint !== undefined) {
-    const { meta, extra } = await resume({
-      model,
-      filename: checkpoint,
-      optimizer,
-      scheduler: lrScheduler,
-      logger: (line) => logger.info(line),
-    });
-    const position = checkpointPosition(checkpoint, meta, extra);
-    epoch = position.epoch + 1; // meta.epoch is the epoch the checkpoint finished
-    iter = position.iter; // meta.iter counts the iterations done: no index is skipped
-    loaderState = position.loader;
-    best = bestEpochOf(meta);
-    logger.info(`resumed after epoch ${position.epoch} (iteration ${iter})`);
-  }
-  // Every rank starts from rank 0's weights (after a resume too: the seed restored them on
-  // rank 0 only). A no-op with one process.
-  await broadcastParameters(model);
 
   // Data. FIXME: your data sets; `dataset.split` picks the split, `augment` applies to train.
   const trainSet = await buildPointCloudDataset(config.dataset, 'train');
@@ -214,7 +163,6 @@ export async function doTrain(
     { seed: config.seed, ...config.dataloader },
     sampler,
   );
-  if (loaderState !== undefined) trainLoader.loadStateDict(loaderState);
   const testLoader = testSet && buildTestLoader(testSet, config.dataloader);
   const itersPerEpoch = trainLoader.length;
   logger.info(
@@ -232,6 +180,57 @@ export async function doTrain(
     );
   }
 
+  // The checkpoint to continue from (--resume, --eval-only): epoch_latest, the same on every rank.
+  const checkpoint = config.resume || config.evalOnly ? await agreedCheckpoint(logDir) : undefined;
+  if (config.resume && checkpoint === undefined) {
+    logger.warn(`--resume: no ${LATEST_CHECKPOINT} in ${logDir} yet; starting from scratch`);
+  }
+  if (checkpoint !== undefined) checkResumable(checkpoint);
+
+  // The Trainer: optimizer, lr_scheduler, loss and epochs from the config; the model, loaders,
+  // logger and hooks built here. The loss sees the model's whole output ({ logits,
+  // regularization }): PointNet's feature-transform term is added by the Trainer.
+  const evaluator = new ConfusionMatrixEvaluator({
+    numClasses: trainSet.numClasses,
+    classNames: trainSet.classNames,
+  });
+  const trainer: Trainer<PointNetCls, PointBatch> = Trainer.fromConfig<PointNetCls, PointBatch>(
+    {
+      optimizer: config.optimizer,
+      lr_scheduler: config.lr_scheduler,
+      loss: config.loss,
+      epochs: config.epochs,
+      defaultHooks: {
+        logger: { progressSecs: config.progressSecs, interval: itersPerEpoch },
+        tensorboard: { interval: 1 },
+        checkpoint: {
+          interval: 1,
+          maxKeep: config.checkpoint.maxKeep,
+          saveBest: 'val/acc',
+          bestFile: BEST_CHECKPOINT,
+        },
+      },
+    },
+    {
+      model,
+      trainLoader,
+      ...(testLoader === undefined ? {} : { valLoader: testLoader }),
+      evaluator,
+      // The labelled confusion matrix in TensorBoard's Images tab, through the run's writer.
+      hooks: [
+        new RunRecordHook(),
+        new ConfusionImageHook(evaluator, () => {
+          const hook = trainer.hooks.get('TensorBoardHook');
+          return hook instanceof TensorBoardHook ? hook.writer : undefined;
+        }),
+      ],
+      workDir: logDir,
+      logger,
+      config,
+      ...(checkpoint === undefined ? {} : { resume: checkpoint }),
+    },
+  );
+
   if (config.evalOnly) {
     if (checkpoint === undefined) {
       throw new AppError(
@@ -239,193 +238,19 @@ export async function doTrain(
         `--eval-only: no ${LATEST_CHECKPOINT} in ${logDir} to evaluate.`,
       );
     }
-    if (testSet && testLoader) await validate(model, testSet, testLoader, epoch - 1, logger);
+    await trainer.resumeFrom(checkpoint);
+    if (testLoader !== undefined) await trainer.evaluate();
+    await trainLoader.close();
     return;
   }
-
-  // TensorBoard: events.out.tfevents.* in the log folder (rank 0 only).
-  const writer = new TensorBoardWriter(logDir);
-
-  // Buffers of numbers (never tensors: a buffered tensor would keep its graph alive).
-  const lossBuffer = new HistoryBuffer();
-  const iterTime = new HistoryBuffer();
-  const dataTime = new HistoryBuffer();
-  const runTimer = new Timer();
-  let lastAccuracy: number | undefined;
-
-  while (epoch <= config.epochs) {
-    // A new order (the loader hands the epoch to the DistributedSampler) and new augmentations
-    // every epoch: the seed never called set_epoch, so every epoch repeated the first one's order.
-    trainLoader.setEpoch(epoch);
-    sampler?.setEpoch(epoch);
-    trainSet.setEpoch(epoch);
-    const epochTimer = new Timer(); // restarts every epoch
-    const iterTimer = new Timer();
-    const firstIter = trainLoader.batchIndex; // not 0 after a mid-epoch resume
-    const progress = isMainProcess()
-      ? new EpochProgress({
-          total: itersPerEpoch,
-          epoch,
-          epochs: config.epochs,
-          startIter: firstIter,
-          everySecs: config.progressSecs,
-          write: (line) => logger.info(line),
-        })
-      : undefined;
-
-    let i = firstIter;
-    for await (const batch of trainLoader) {
-      dataTime.update(iterTimer.sinceLast());
-
-      // FIXME: your forward step and loss. Points [B, N, C], labels [B].
-      const { value, grads } = tf.variableGrads(() => {
-        const output = model.forward(batch.points); // { logits [B, classes], regularization? }
-        const [loss] = criterion({ ...output, labels: batch.labels });
-        return loss as tf.Scalar;
-      }, model.parameters());
-      // FIXME: the part to replace ends here.
-
-      // Average the gradients over the processes (the identity with one), then update.
-      const reduced = await allReduceGradients(grads);
-      optimizer.step(reduced);
-      const loss = (await value.data())[0]!;
-      tf.dispose([value, batch.points, batch.labels, ...Object.values(grads), ...reduced.values()]);
-
-      lossBuffer.update(loss);
-      const lr = optimizer.getLr();
-      iter += 1;
-      writer.update({ 'train/loss': loss, lr }, iter);
-      if (lrScheduler.by === 'iteration') lrScheduler.step();
-
-      iterTime.update(iterTimer.sinceStart());
-      iterTimer.reset();
-      // The ETA counts the iterations left: (epochs - epoch) · itersPerEpoch + (itersPerEpoch - i - 1).
-      progress?.update(i, { loss: lossBuffer.average(20), lr, dataTime: dataTime.latest });
-      i += 1;
-    }
-    progress?.stop();
-    await synchronize();
-
-    // The schedule steps once an epoch (unless it is driven by iterations, above).
-    if (lrScheduler.by === 'epoch') lrScheduler.step();
-
-    // The epoch's mean loss over every process, read before the buffers are cleared.
-    const epochLoss = await meanOverRanks(lossBuffer.sum, lossBuffer.count);
-    const epochTime = epochTimer.sinceStart();
-    logger.info(
-      `epoch: ${epoch}/${config.epochs}, train loss: ${epochLoss.toFixed(4)}, ` +
-        `lr: ${optimizer.getLr().toFixed(6)}, iter_time: ${iterTime.avg.toFixed(3)}s, ` +
-        `data_time: ${dataTime.avg.toFixed(3)}s, time: ${epochTime.toFixed(1)}s`,
-    );
-    writer.addScalar('train/epoch_loss', epochLoss, epoch);
-
-    // BatchNorm statistics differ per process: average them before evaluating and saving.
-    await syncBuffers(model);
-    let accuracy: { overall: number; meanClass: number } | undefined;
-    if (testSet && testLoader) {
-      accuracy = await validate(model, testSet, testLoader, epoch, logger, writer);
-      writer.addScalar('val/accuracy', accuracy.overall, epoch);
-      writer.addScalar('val/mean_class_accuracy', accuracy.meanClass, epoch);
-      lastAccuracy = accuracy.overall;
-      if (best === undefined || accuracy.overall > best.accuracy) {
-        best = { accuracy: accuracy.overall, epoch };
-      }
-      logger.info(`best validation accuracy: ${percent(best.accuracy)} (epoch ${best.epoch})`);
-    }
-
-    // Checkpoint: epoch_00001.safetensors ... and epoch_latest.safetensors (rank 0 writes).
-    const meta = {
-      epoch,
-      iter,
-      loss: epochLoss,
-      time: epochTime,
-      ...(accuracy === undefined ? {} : { accuracy: accuracy.overall }),
-      ...(best === undefined ? {} : { bestAccuracy: best.accuracy, bestEpoch: best.epoch }),
-    };
-    const names = [epochCheckpointName(epoch), LATEST_CHECKPOINT];
-    if (best !== undefined && best.epoch === epoch) names.push(BEST_CHECKPOINT);
-    for (const name of names) {
-      await saveCheckpoint({
-        model,
-        filename: join(logDir, name),
-        optimizer,
-        scheduler: lrScheduler,
-        meta,
-        config,
-        extra: { loader: trainLoader.stateDict() },
-      });
-    }
-    logger.info(`Saving ${join(logDir, epochCheckpointName(epoch))}`);
-    logger.metrics({
-      epoch,
-      iter,
-      loss: epochLoss,
-      lr: optimizer.getLr(),
-      epochSeconds: epochTime,
-      ...(accuracy === undefined
-        ? {}
-        : { accuracy: accuracy.overall, meanClassAccuracy: accuracy.meanClass }),
-      ...(best === undefined ? {} : { bestAccuracy: best.accuracy, bestEpoch: best.epoch }),
-    });
-    writer.flush();
-
-    lossBuffer.clear();
-    iterTime.clear();
-    dataTime.clear();
-    epoch += 1;
+  try {
+    await trainer.fit();
+  } finally {
+    await trainLoader.close();
   }
-  writer.close();
-  await trainLoader.close();
-  logger.info(
-    `training done in ${runTimer.sinceStart().toFixed(1)}s` +
-      (lastAccuracy === undefined ? '' : `; validation accuracy ${percent(lastAccuracy)}`) +
-      (best === undefined ? '' : `, best ${percent(best.accuracy)} at epoch ${best.epoch}`),
-  );
   logger.info(
     `classify in the browser: pnpm --filter modelnet-viewer dev --open "/?checkpoint=/@fs${resolve(logDir, LATEST_CHECKPOINT)}"`,
   );
-}
-
-/** Evaluates on the test split (every rank its shard) and logs the accuracies. */
-async function validate(
-  model: PointNetCls,
-  testSet: PointCloudDataset,
-  testLoader: ReturnType<typeof buildTestLoader>,
-  epoch: number,
-  logger: Logger,
-  writer?: TensorBoardWriter,
-): Promise<{ overall: number; meanClass: number }> {
-  const matrix = await evaluate(model, testLoader, testSet.numClasses);
-  const metrics = confusionMetrics(matrix);
-  // The labelled confusion matrix in TensorBoard's Images tab (rank 0 writes).
-  if (writer !== undefined && isMainProcess()) {
-    writeConfusionImage(writer, matrix, testSet.classNames, epoch);
-  }
-  logger.info(
-    `epoch: ${epoch}, validation accuracy: ${percent(metrics.overallAccuracy)}, ` +
-      `mean class accuracy: ${percent(metrics.meanClassAccuracy)} (${metrics.total} samples)`,
-  );
-  return { overall: metrics.overallAccuracy, meanClass: metrics.meanClassAccuracy };
-}
-
-/** The highest validation accuracy so far and the epoch that reached it. */
-interface BestEpoch {
-  accuracy: number;
-  epoch: number;
-}
-
-/** The best epoch recorded in a checkpoint's meta (absent in checkpoints of older runs). */
-function bestEpochOf(meta: Record<string, unknown>): BestEpoch | undefined {
-  const { bestAccuracy, bestEpoch } = meta;
-  return typeof bestAccuracy === 'number' && Number.isInteger(bestEpoch)
-    ? { accuracy: bestAccuracy, epoch: bestEpoch as number }
-    : undefined;
-}
-
-/** `sum / count` over every process (one all-reduce); NaN when nothing was counted. */
-async function meanOverRanks(sum: number, count: number): Promise<number> {
-  const totals = await allReduce(Float64Array.of(sum, count), 'sum');
-  return totals[1]! > 0 ? totals[0]! / totals[1]! : Number.NaN;
 }
 
 /**
@@ -438,22 +263,22 @@ async function agreedCheckpoint(logDir: string): Promise<string | undefined> {
   return agreed ?? undefined;
 }
 
-/** Reads `{ epoch, iter }` and the loader position from a checkpoint's meta and extra. */
-function checkpointPosition(
-  filename: string,
-  meta: Record<string, unknown>,
-  extra: unknown,
-): { epoch: number; iter: number; loader: DataLoaderState | undefined } {
-  const { epoch, iter } = meta;
-  if (!Number.isInteger(epoch) || !Number.isInteger(iter)) {
+/**
+ * Refuses, with one message, a checkpoint `--resume` cannot continue: one without a training
+ * position (not saved by `train`). Checkpoints of the demo's previous loop (`meta.epoch`,
+ * `meta.iter`, no trainer state) resume: they were saved at the end of an epoch, which is where
+ * the Trainer restarts from `meta.iter`.
+ */
+function checkResumable(filename: string): void {
+  const metadata = readCheckpointMetadata(filename);
+  const meta = JSON.parse(metadata?.meta ?? '{}') as Record<string, unknown>;
+  if (!Number.isInteger(meta.epoch) || !Number.isInteger(meta.iter)) {
     throw new AppError(
       'APP_NO_CHECKPOINT',
       `${filename} has no training position (meta.epoch and meta.iter): it was not saved by this command. ` +
         'Load it for evaluation with the test command instead.',
     );
   }
-  const loader = (extra as { loader?: DataLoaderState } | undefined)?.loader;
-  return { epoch: epoch as number, iter: iter as number, loader };
 }
 
 /**

@@ -10,6 +10,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -84,13 +85,14 @@ function meta(file: string): Record<string, number> {
   return JSON.parse(readCheckpointMetadata(file)?.meta ?? 'null');
 }
 
-/** The epoch records of the run's JSON-lines metrics files. */
+/** The epoch records (`mode: 'summary'`) of the run's JSON-lines metrics files. */
 function metrics(logDir: string): Array<Record<string, number>> {
   return readdirSync(logDir)
     .filter((name) => name.endsWith('.jsonl'))
     .sort()
     .flatMap((name) => readFileSync(join(logDir, name), 'utf8').trim().split('\n'))
-    .map((line) => JSON.parse(line));
+    .map((line) => JSON.parse(line))
+    .filter((record) => record.mode === 'summary');
 }
 
 function errorLines(stderr: string): string[] {
@@ -120,12 +122,12 @@ async function trainKillResumeTest(
   child.kill('SIGKILL');
   expect((await ended).code).toBeNull();
   const saved = meta(join(logDir, 'epoch_latest.safetensors')).epoch!;
-  // epoch_latest is written after epoch_0000k: a kill in between leaves it one epoch behind.
+  // epoch_latest is linked after epoch_0000k is written: a kill in between leaves it one behind.
   expect(saved).toBeGreaterThanOrEqual(1);
   const next = saved + 1;
   const run = await cli(dir, 'train', ...args, '--resume', `epochs=${next}`);
   expect(run.code, run.stderr).toBe(0);
-  expect(run.stderr).toContain(`resumed after epoch ${saved}`);
+  expect(run.stderr).toContain(`(epoch ${saved} of ${next} complete)`);
   expect(run.stderr).toContain(`epoch: ${next}/${next}, train loss`);
   const test = await cli(dir, 'test', '--checkpoint', `log/${logName}/epoch_latest.safetensors`);
   expect(test.code, test.stderr).toBe(0);
@@ -151,17 +153,17 @@ afterAll(() => {
 });
 
 describe('train', () => {
-  it('trains and fills the log folder: backup, log, TensorBoard events, a checkpoint per epoch', () => {
+  it('trains and fills the log folder: backup, log, TensorBoard events, the last epoch, latest and best', () => {
     expect(trainedRun.code, trainedRun.stderr).toBe(0);
     const logDir = join(trained, 'log', 'tiny');
     const files = readdirSync(logDir);
     expect(files).toEqual(
-      expect.arrayContaining([
-        'backup',
-        'epoch_00001.safetensors',
-        'epoch_00002.safetensors',
-        'epoch_latest.safetensors',
-      ]),
+      expect.arrayContaining(['backup', 'epoch_00002.safetensors', 'epoch_latest.safetensors']),
+    );
+    // checkpoint.maxKeep defaults to 1: older epoch files are pruned; latest is a hard link.
+    expect(files).not.toContain('epoch_00001.safetensors');
+    expect(statSync(join(logDir, 'epoch_latest.safetensors')).ino).toBe(
+      statSync(join(logDir, 'epoch_00002.safetensors')).ino,
     );
     expect(files.filter((name) => /^\d{8}_\d{6}\.log$/.test(name))).toHaveLength(1);
     expect(files.filter((name) => name.startsWith('events.out.tfevents.'))).toHaveLength(1);
@@ -174,7 +176,7 @@ describe('train', () => {
     expect(latest).toMatchObject({ epoch: 2, iter: 8 }); // 32 samples / batch 8 = 4 per epoch
     expect(latest.loss).toBeGreaterThan(0);
     expect(latest.loss).toBeCloseTo(metrics(logDir)[1]!.loss!, 6);
-    expect(meta(join(logDir, 'epoch_00001.safetensors'))).toMatchObject({ epoch: 1, iter: 4 });
+    expect(metrics(logDir)[0]).toMatchObject({ epoch: 1, iter: 4 });
     // epoch_best holds the epoch with the highest validation accuracy, which every record names.
     const records = metrics(logDir);
     const top = Math.max(...records.map((record) => record.accuracy!));
@@ -203,7 +205,7 @@ describe('train', () => {
       ]);
       expect(run.code, run.stderr).toBe(0);
       expect(reference.code, reference.stderr).toBe(0);
-      expect(run.stderr).toContain('resumed after epoch 2 (iteration 8)');
+      expect(run.stderr).toContain('8 of 12 iterations done (epoch 2 of 3 complete)');
       expect(run.stderr).toContain('epoch: 3/3');
       expect(run.stderr).not.toMatch(/epoch: [12]\/3/);
       expect(meta(join(resumed, 'log/tiny/epoch_00003.safetensors'))).toMatchObject({

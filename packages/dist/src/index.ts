@@ -56,6 +56,7 @@ export {
   reduceDict,
   synchronize,
 } from './process-group.js';
+export { RandomGenerator, type RandomState, randomPermutation } from './rng.js';
 export type {
   DistributedSamplerOptions,
   InferenceSamplerOptions,

@@ -273,11 +273,19 @@ export {
   toHook,
 } from './trainer/callbacks.js';
 export {
+  bestCheckpointName,
   checkpointName,
   findLatestCheckpoint,
   LATEST_CHECKPOINT,
   linkCheckpoint,
+  pruneCheckpoints,
 } from './trainer/checkpoint-files.js';
+export {
+  ConfusionMatrixEvaluator,
+  type ConfusionMatrixEvaluatorOptions,
+  EVALUATORS,
+} from './trainer/confusion-evaluator.js';
+export type { StepResult, TrainerContext } from './trainer/context.js';
 export type { DefaultHooksConfig } from './trainer/default-hooks.js';
 export {
   NonFiniteLossError,
@@ -292,6 +300,8 @@ export {
   type ForwardContext,
   type ForwardFn,
   type ForwardResult,
+  type ModelOutput,
+  type ModelOutputObject,
   splitBatch,
 } from './trainer/forward.js';
 export type { TrainerConfig } from './trainer/from-config.js';
@@ -324,5 +334,5 @@ export {
   type PriorityName,
   resolvePriority,
 } from './trainer/priority.js';
-export { type FitResult, fit, type StepResult, Trainer } from './trainer/trainer.js';
+export { type FitResult, fit, Trainer } from './trainer/trainer.js';
 export { TrainerBase, type TrainerStatus } from './trainer/trainer-base.js';

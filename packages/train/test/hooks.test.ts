@@ -12,6 +12,7 @@ import {
   isPeriodEnd,
   type Logger,
   type Metrics,
+  type Module,
   PRIORITY,
   readCheckpoint,
   readEventFile,
@@ -33,7 +34,7 @@ import {
 import { BACKEND_HOOK_TIMEOUT } from './train1-helpers.js';
 
 type Batch = { inputs: tf.Tensor; labels: tf.Tensor };
-type Loader = TrainerOptions<Batch>['trainLoader'];
+type Loader = TrainerOptions<Module<never, unknown>, Batch>['trainLoader'];
 
 let work: { dir: string; remove: () => void };
 let logger: Logger;
@@ -70,7 +71,9 @@ function scripted(records: Array<Record<string, number>>): Evaluator {
 }
 
 /** A toy run: 16 samples in batches of 8 (2 iterations per epoch), an 8-sample val set. */
-function options(overrides: Partial<TrainerOptions<Batch>> = {}): TrainerOptions<Batch> {
+function options(
+  overrides: Partial<TrainerOptions<Module<never, unknown>, Batch>> = {},
+): TrainerOptions<Module<never, unknown>, Batch> {
   setRandomSeed(3);
   return {
     model: toyModel(0),
@@ -199,7 +202,7 @@ describe('hooks fire in order', () => {
   test('every hook point, in priority order, around the built-in hooks', async () => {
     const log: string[] = [];
     const tfjs: string[] = [];
-    const trainer = new Trainer<Batch>(
+    const trainer = new Trainer(
       options({
         evaluator: scripted([{ acc: 0.5 }, { acc: 0.6 }]),
         hooks: [
@@ -266,7 +269,7 @@ describe('hooks fire in order', () => {
 describe('CheckpointHook', () => {
   test('keeps the last K, keeps epoch_latest current, and keeps the best by a metric', async () => {
     const dir = workDir();
-    const trainer = new Trainer<Batch>(
+    const trainer = new Trainer(
       options({
         workDir: dir,
         maxEpochs: 4,
@@ -297,7 +300,7 @@ describe('CheckpointHook', () => {
 
   test('a lower-is-better metric, a best between periodic saves, and iteration periods', async () => {
     const dir = workDir();
-    const trainer = new Trainer<Batch>(
+    const trainer = new Trainer(
       options({
         workDir: dir,
         maxEpochs: 3,
@@ -327,7 +330,7 @@ describe('CheckpointHook', () => {
 describe('EarlyStoppingHook', () => {
   test('stops after `patience` evaluations without improvement, saving the last state', async () => {
     const dir = workDir();
-    const trainer = new Trainer<Batch>(
+    const trainer = new Trainer(
       options({
         workDir: dir,
         maxEpochs: 10,
@@ -359,7 +362,7 @@ describe('EarlyStoppingHook', () => {
 
 describe('LrSchedulerHook', () => {
   const lrsOf = async (scheduler: TrainerOptions['scheduler'], evaluator?: Evaluator) => {
-    const trainer = new Trainer<Batch>(
+    const trainer = new Trainer(
       options({
         maxEpochs: 3,
         scheduler,
@@ -393,7 +396,7 @@ describe('logging hooks', () => {
     const dir = workDir();
     const files = memoryLogger('hooks-files', join(dir, 'run.log'));
     try {
-      const trainer = new Trainer<Batch>(
+      const trainer = new Trainer(
         options({
           workDir: dir,
           logger: files.logger,
@@ -436,7 +439,9 @@ describe('logging hooks', () => {
     const text = readFileSync(join(dir, 'run.log'), 'utf8');
     expect(text).toContain('INFO: epoch 1/2 iter 1/2 |');
     expect(text).toContain('INFO: Evaluation after iteration 4: val/acc 0.7500');
-    expect(text).toMatch(/INFO: Epoch 2\/2: loss \d\.\d{4}, lr 0\.1, time \d+\.\d\ds/);
+    expect(text).toMatch(
+      /INFO: epoch: 2\/2, train loss: \d\.\d{4}, lr: 0\.100000, iter_time: \d+\.\d{3}s, data_time: \d+\.\d{3}s, time: \d+\.\ds/,
+    );
 
     const [events] = readdirSync(dir).filter((name) => name.startsWith('events.out.tfevents'));
     const scalars = readEventFile(join(dir, events!)).flatMap((event) =>
@@ -452,7 +457,7 @@ describe('logging hooks', () => {
   });
 
   test('IterationTimerHook times steps and data with the injected clock', async () => {
-    const trainer = new Trainer<Batch>(
+    const trainer = new Trainer(
       options({
         valLoader: undefined,
         now: fakeClock(0.5),
@@ -480,7 +485,7 @@ describe('DistSamplerSeedHook', () => {
       },
       [Symbol.asyncIterator]: () => inner[Symbol.asyncIterator](),
     };
-    const trainer = new Trainer<Batch>(
+    const trainer = new Trainer(
       options({
         trainLoader: loader as unknown as Loader,
         valLoader: undefined,

@@ -6,6 +6,7 @@ import {
   crossEntropyLoss,
   type ForwardContext,
   type Logger,
+  type Module,
   NonFiniteLossError,
   readCheckpoint,
   SGD,
@@ -55,14 +56,19 @@ function workDir(): string {
 }
 
 /** Options for a quiet toy run: seed 3, SGD with momentum, 40 samples in batches of 8. */
-function toyOptions(overrides: Partial<TrainerOptions<Batch>> = {}): TrainerOptions<Batch> {
+function toyOptions(
+  overrides: Partial<TrainerOptions<Module<never, unknown>, Batch>> = {},
+): TrainerOptions<Module<never, unknown>, Batch> {
   setRandomSeed(3);
   const model = toyModel(0.2);
   return {
     model,
     optimizer: { type: 'SGD', lr: 0.1, momentum: 0.9 },
     loss: crossEntropyLoss(),
-    trainLoader: toyLoader(40, 8) as unknown as TrainerOptions<Batch>['trainLoader'],
+    trainLoader: toyLoader(40, 8) as unknown as TrainerOptions<
+      Module<never, unknown>,
+      Batch
+    >['trainLoader'],
     maxEpochs: 3,
     workDir: workDir(),
     logger,
@@ -94,7 +100,7 @@ describe('Trainer against the explicit loop', () => {
     const explicit = weightsOf(model);
 
     const options = toyOptions();
-    const trainer = new Trainer<Batch>({
+    const trainer = new Trainer({
       ...options,
       scheduler: { type: 'StepLR', stepSize: 1, gamma: 0.5 },
     });
@@ -109,7 +115,7 @@ describe('Trainer against the explicit loop', () => {
     const run = async (batchSize: number, accumulateSteps: number) => {
       setRandomSeed(11);
       const model = toyModel(0); // no dropout, no BatchNorm: the two are the same computation
-      const trainer = new Trainer<Batch>({
+      const trainer = new Trainer({
         model,
         optimizer: { type: 'SGD', lr: 0.2, momentum: 0.5 },
         scheduler: {
@@ -121,7 +127,10 @@ describe('Trainer against the explicit loop', () => {
         },
         loss: crossEntropyLoss(),
         // 36 samples: 9 batches of 4 (the last iteration accumulates just one) or 5 of 8.
-        trainLoader: toyLoader(36, batchSize) as unknown as TrainerOptions<Batch>['trainLoader'],
+        trainLoader: toyLoader(36, batchSize) as unknown as TrainerOptions<
+          Module<never, unknown>,
+          Batch
+        >['trainLoader'],
         accumulateSteps,
         maxEpochs: 2,
         workDir: workDir(),
@@ -147,7 +156,7 @@ describe('Trainer against the explicit loop', () => {
     const step = async (clipGrad: TrainerOptions['clipGrad'] | undefined) => {
       setRandomSeed(5);
       const model = toyModel(0);
-      const trainer = new Trainer<Batch>({
+      const trainer = new Trainer({
         ...toyOptions({
           model,
           optimizer: { type: 'SGD', lr: 1 },
@@ -204,12 +213,12 @@ describe('fit()', () => {
       maxEpochs: 2,
     });
     const before = tf.memory().numTensors;
-    await new Trainer<Batch>(options).fit();
+    await new Trainer(options).fit();
     expect(tf.memory().numTensors).toBe(before);
   });
 
   test('refuses a re-entrant fit() and train(), and can run again afterwards', async () => {
-    const trainer = new Trainer<Batch>(toyOptions({ maxEpochs: 1, defaultHooks: false }));
+    const trainer = new Trainer(toyOptions({ maxEpochs: 1, defaultHooks: false }));
     const first = trainer.fit();
     await expect(trainer.fit()).rejects.toMatchInlineSnapshot(
       `[TrainerError: fit() is already running on this trainer; await it before calling fit() again (or use a second Trainer).]`,
@@ -245,7 +254,7 @@ describe('fit()', () => {
         },
       ],
     });
-    const trainer = new Trainer<Batch>(options);
+    const trainer = new Trainer(options);
     const error = await trainer.fit().then(
       () => undefined,
       (caught: unknown) => caught,
@@ -274,14 +283,14 @@ describe('fit()', () => {
   test('save, rebuild, resume: a run stopped mid-epoch continues to the same weights', async () => {
     const scheduler = { type: 'StepLR', stepSize: 1, gamma: 0.7 };
     const checkpoint = { byEpoch: false, interval: 4, maxKeep: 2 };
-    const straight = new Trainer<Batch>(
+    const straight = new Trainer(
       toyOptions({ scheduler, defaultHooks: { tensorboard: false, checkpoint } }),
     );
     await straight.fit();
 
     // Stopped after iteration 7 (mid-epoch 2): the checkpoint hook saves the stop.
     const dir = workDir();
-    const stopped = new Trainer<Batch>(
+    const stopped = new Trainer(
       toyOptions({
         scheduler,
         workDir: dir,
@@ -301,7 +310,7 @@ describe('fit()', () => {
       defaultHooks: { tensorboard: false, checkpoint },
     });
     setRandomSeed(99);
-    const resumed = new Trainer<Batch>({ ...rebuilt, model: toyModel(0.2), resume: 'auto' });
+    const resumed = new Trainer({ ...rebuilt, model: toyModel(0.2), resume: 'auto' });
     const result = await resumed.fit();
     expect(resumed.startIter).toBe(7);
     expect(result).toMatchObject({ status: 'finished', iterations: 15 });
@@ -318,12 +327,12 @@ describe('fit()', () => {
   });
 
   test('loadFrom loads the weights only and starts from iteration 0', async () => {
-    const first = new Trainer<Batch>(toyOptions({ maxEpochs: 1 }));
+    const first = new Trainer(toyOptions({ maxEpochs: 1 }));
     await first.fit();
     const file = first.lastCheckpoint!;
     const seen: { iter?: number; weights?: Record<string, number[]>; steps?: number } = {};
     setRandomSeed(42);
-    const second = new Trainer<Batch>({
+    const second = new Trainer({
       ...toyOptions({ maxEpochs: 1 }),
       model: toyModel(0.2),
       loadFrom: file,
@@ -345,7 +354,7 @@ describe('fit()', () => {
 
   test('a run of maxIters ends mid-epoch, with a last checkpoint that records the position', async () => {
     const options = toyOptions({ maxEpochs: undefined, maxIters: 7 });
-    const trainer = new Trainer<Batch>(options);
+    const trainer = new Trainer(options);
     const result = await trainer.fit();
     expect(result).toMatchObject({ status: 'finished', iterations: 7, epochs: 1 });
     expect(trainer.maxEpochs).toBe(2);
@@ -420,7 +429,7 @@ describe('options and config', () => {
 
     test('builds everything through the registries and trains like the object form', async () => {
       const cfg = config();
-      const trainer = Trainer.fromConfig<Batch>(
+      const trainer = Trainer.fromConfig<Module<never, unknown>, Batch>(
         { toObject: () => structuredClone(cfg) },
         { logger, now: fakeClock() },
       );
@@ -439,7 +448,7 @@ describe('options and config', () => {
       expect(result.status).toBe('finished');
       expect(result.metrics['val/samples']).toBe(21);
 
-      const object = new Trainer<Batch>({
+      const object = new Trainer({
         ...toyOptions({ scheduler: { type: 'StepLR', stepSize: 1, gamma: 0.5 } }),
       });
       await object.fit();

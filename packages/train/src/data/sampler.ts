@@ -1,3 +1,4 @@
+import { RandomGenerator } from '../random/generator.js';
 /**
  * The order in which a {@link DataLoader} visits a dataset: any iterable of indices. A sampler
  * that reshuffles per epoch has `setEpoch`, which the loader calls before each epoch (the
@@ -62,34 +63,22 @@ export class RandomSampler implements Sampler {
 }
 
 /**
- * A Fisher–Yates permutation of `0..length-1` driven by a small seeded generator
- * ({@link createRng}) on `(seed, epoch)`.
+ * A Fisher–Yates permutation of `0..length-1` from the toolkit's seeded generator on
+ * `(seed, epoch)`: the same order as dist's `DistributedSampler` gives for that seed and epoch
+ * before sharding.
  */
 export function permutation(length: number, seed: number, epoch = 0): number[] {
-  const order = Array.from({ length }, (_, index) => index);
-  const random = createRng(hash32(seed, epoch));
-  for (let index = length - 1; index > 0; index -= 1) {
-    const other = Math.floor(random() * (index + 1));
-    const swap = order[index]!;
-    order[index] = order[other]!;
-    order[other] = swap;
-  }
-  return order;
+  return new RandomGenerator(seed, epoch).permutation(length);
 }
 
 /**
- * A deterministic generator of floats in [0, 1) from a 32-bit seed (mulberry32): fast, small,
- * and the same on every platform. Not for cryptography.
+ * A deterministic generator of floats in [0, 1) from a seed: the toolkit's one generator
+ * ({@link RandomGenerator}, xoshiro128**) as a function. `seed`: any number; its low 32 bits
+ * count (negative and fractional seeds are folded into them). Not for cryptography.
  */
 export function createRng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const generator = new RandomGenerator(seed >>> 0);
+  return () => generator.random();
 }
 
 /** Mixes integers (up to 2⁵³) into one 32-bit seed. */

@@ -2,8 +2,8 @@ import { HOOKS } from '@gorilla-ts/registry';
 import { z } from 'zod';
 import { registerOnce } from '../nn/register.js';
 import { syncBuffers } from '../parallel/data-parallel.js';
+import type { TrainerContext } from '../trainer/context.js';
 import { HookBase, type HookOptions } from '../trainer/hook.js';
-import type { Trainer } from '../trainer/trainer.js';
 import { hookOptionsShape } from './schema.js';
 
 /**
@@ -19,15 +19,15 @@ export class BatchNormSyncHook extends HookBase {
     super(options, 'HIGH');
   }
 
-  override async afterEpoch(trainer: Trainer): Promise<void> {
+  override async afterEpoch(trainer: TrainerContext): Promise<void> {
     await this.#sync(trainer);
   }
 
-  override async beforeEval(trainer: Trainer): Promise<void> {
+  override async beforeEval(trainer: TrainerContext): Promise<void> {
     await this.#sync(trainer);
   }
 
-  async #sync(trainer: Trainer): Promise<void> {
+  async #sync(trainer: TrainerContext): Promise<void> {
     if (trainer.worldSize === 1 || this.#syncedAt === trainer.completedIters) return;
     await syncBuffers(trainer.model);
     this.#syncedAt = trainer.completedIters;

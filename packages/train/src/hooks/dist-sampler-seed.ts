@@ -1,8 +1,8 @@
 import { HOOKS } from '@gorilla-ts/registry';
 import { z } from 'zod';
 import { registerOnce } from '../nn/register.js';
+import type { TrainerContext } from '../trainer/context.js';
 import { HookBase, type HookOptions } from '../trainer/hook.js';
-import type { Trainer } from '../trainer/trainer.js';
 import { hookOptionsShape } from './schema.js';
 
 interface EpochAware {
@@ -21,7 +21,7 @@ export class DistSamplerSeedHook extends HookBase {
     super(options, 'NORMAL');
   }
 
-  override beforeEpoch(trainer: Trainer): void {
+  override beforeEpoch(trainer: TrainerContext): void {
     const loader = trainer.trainLoader as EpochAware & {
       sampler?: EpochAware;
       dataset?: EpochAware;

@@ -2,9 +2,9 @@ import { HOOKS } from '@gorilla-ts/registry';
 import { z } from 'zod';
 import { registerOnce } from '../nn/register.js';
 import type { JsonValue } from '../optim/optimizer.js';
+import type { TrainerContext } from '../trainer/context.js';
 import { TrainerError } from '../trainer/errors.js';
 import { HookBase, type HookOptions, type Metrics } from '../trainer/hook.js';
-import type { Trainer } from '../trainer/trainer.js';
 import { hookOptionsShape } from './schema.js';
 
 /** Options of {@link EarlyStoppingHook} (after tfjs's `EarlyStoppingCallbackArgs`). */
@@ -45,7 +45,7 @@ export class EarlyStoppingHook extends HookBase {
     this.#best = options.baseline;
   }
 
-  override afterEval(trainer: Trainer, metrics: Metrics): void {
+  override afterEval(trainer: TrainerContext, metrics: Metrics): void {
     if (!trainer.running) return;
     const value = metrics[this.monitor];
     if (value === undefined) {

@@ -1,9 +1,9 @@
 import { HOOKS } from '@gorilla-ts/registry';
 import { z } from 'zod';
 import { registerOnce } from '../nn/register.js';
+import type { TrainerContext } from '../trainer/context.js';
 import { HookBase, type HookOptions } from '../trainer/hook.js';
 import { isPeriodEnd } from '../trainer/period.js';
-import type { Trainer } from '../trainer/trainer.js';
 import { hookOptionsShape, interval } from './schema.js';
 
 /** Options of {@link EvalHook}. */
@@ -17,7 +17,7 @@ export interface EvalHookOptions extends HookOptions {
 }
 
 /**
- * Runs {@link Trainer.evaluate} periodically during training (the metrics go to
+ * Runs {@link TrainerContext.evaluate} periodically during training (the metrics go to
  * `trainer.metrics` as `val/<name>` and to the `afterEval` hooks: logging, best checkpoint,
  * early stopping, plateau scheduling). For a distributed run, give it a loader over an
  * `InferenceSampler`, so each sample is evaluated once (`Trainer.fromConfig` does). Priority
@@ -36,7 +36,7 @@ export class EvalHook extends HookBase {
     this.#loader = options.loader;
   }
 
-  override async afterStep(trainer: Trainer): Promise<void> {
+  override async afterStep(trainer: TrainerContext): Promise<void> {
     if (trainer.atEpochEnd) return; // evaluated in afterEpoch, after the epoch's other hooks
     const due = this.byEpoch
       ? trainer.isLastIter && this.interval > 0
@@ -44,7 +44,7 @@ export class EvalHook extends HookBase {
     if (due) await this.#evaluate(trainer);
   }
 
-  override async afterEpoch(trainer: Trainer): Promise<void> {
+  override async afterEpoch(trainer: TrainerContext): Promise<void> {
     const due = this.byEpoch
       ? isPeriodEnd(trainer.epoch + 1, this.interval, trainer.maxEpochs) ||
         (this.interval > 0 && trainer.isLastIter)
@@ -52,7 +52,7 @@ export class EvalHook extends HookBase {
     if (due) await this.#evaluate(trainer);
   }
 
-  async #evaluate(trainer: Trainer): Promise<void> {
+  async #evaluate(trainer: TrainerContext): Promise<void> {
     await trainer.evaluate(this.#loader ?? trainer.valLoader);
   }
 }

@@ -2,8 +2,8 @@ import { HOOKS } from '@gorilla-ts/registry';
 import { z } from 'zod';
 import { registerOnce } from '../nn/register.js';
 import { convertSeconds } from '../timing/eta.js';
+import type { TrainerContext } from '../trainer/context.js';
 import { HookBase, type HookOptions } from '../trainer/hook.js';
-import type { Trainer } from '../trainer/trainer.js';
 import { hookOptionsShape } from './schema.js';
 
 /**
@@ -21,21 +21,21 @@ export class IterationTimerHook extends HookBase {
     super(options, 'VERY_HIGH');
   }
 
-  override beforeRun(trainer: Trainer): void {
+  override beforeRun(trainer: TrainerContext): void {
     this.#runStart = trainer.now();
     this.#firstIter = trainer.iter;
   }
 
-  override beforeStep(trainer: Trainer): void {
+  override beforeStep(trainer: TrainerContext): void {
     this.#stepStart = trainer.now();
   }
 
-  override afterStep(trainer: Trainer): void {
+  override afterStep(trainer: TrainerContext): void {
     trainer.metrics.put('iter_time', trainer.now() - this.#stepStart, trainer.iter);
     trainer.metrics.put('data_time', trainer.stepResult?.dataTime ?? 0, trainer.iter);
   }
 
-  override afterRun(trainer: Trainer): void {
+  override afterRun(trainer: TrainerContext): void {
     const iterations = trainer.iter - this.#firstIter;
     if (iterations <= 0) return;
     const total = trainer.now() - this.#runStart;

@@ -3,9 +3,9 @@ import { z } from 'zod';
 import { registerOnce } from '../nn/register.js';
 import type { JsonValue } from '../optim/optimizer.js';
 import { EpochProgress, type ProgressStream } from '../timing/progress.js';
+import type { TrainerContext } from '../trainer/context.js';
 import { HookBase, type HookOptions, type Metrics } from '../trainer/hook.js';
 import { isPeriodEnd } from '../trainer/period.js';
-import type { Trainer } from '../trainer/trainer.js';
 import { hookOptionsShape, interval } from './schema.js';
 
 /** Options of {@link LoggerHook}. */
@@ -16,13 +16,16 @@ export interface LoggerHookOptions extends HookOptions {
   stream?: ProgressStream;
   /** Draw a bar (terminal) instead of logging lines. Defaults to `stream.isTTY`. */
   bar?: boolean;
+  /** Without a bar: also log a progress line every this many seconds. Defaults to never (every `interval` iterations only). */
+  progressSecs?: number;
 }
 
 /**
  * Reports the run on rank 0 through the trainer's logger: a progress display per epoch with
  * loss, learning rate, data time and ETA (a bar on a terminal, log lines every `interval`
- * iterations otherwise), one line per epoch (mean training loss, evaluation metrics, time) and
- * per evaluation, and the same numbers as JSON lines (`logger.metrics`) for machines.
+ * iterations otherwise), one line per epoch in the seed's format (`epoch: 2/20, train loss: ...,
+ * lr: ..., iter_time: ...s, data_time: ...s, time: ...s`), one per evaluation (the evaluator's
+ * `format` when it has one), and the same numbers as JSON lines (`logger.metrics`) for machines.
  * Priority `BELOW_NORMAL` (after evaluation); rank 0 only.
  */
 export class LoggerHook extends HookBase {
@@ -33,6 +36,8 @@ export class LoggerHook extends HookBase {
   #epochLoss = 0;
   #epochSteps = 0;
   #epochStart = 0;
+  #epochIterTime = 0;
+  #epochDataTime = 0;
 
   constructor(options: LoggerHookOptions = {}) {
     super(options, 'BELOW_NORMAL');
@@ -40,14 +45,17 @@ export class LoggerHook extends HookBase {
     this.#options = options;
   }
 
-  override beforeRun(trainer: Trainer): void {
+  override beforeRun(trainer: TrainerContext): void {
     trainer.logger.info(
       `Training from iteration ${trainer.iter} to ${trainer.maxIter} (${trainer.maxEpochs} epochs of ${trainer.itersPerEpoch}), ${trainer.worldSize} rank(s), work dir ${trainer.workDir}`,
     );
   }
 
-  override beforeEpoch(trainer: Trainer): void {
-    if (trainer.innerIter === 0) [this.#epochLoss, this.#epochSteps] = [0, 0];
+  override beforeEpoch(trainer: TrainerContext): void {
+    if (trainer.innerIter === 0) {
+      [this.#epochLoss, this.#epochSteps] = [0, 0];
+      [this.#epochIterTime, this.#epochDataTime] = [0, 0];
+    }
     this.#epochStart = trainer.now();
     this.#progress = new EpochProgress({
       total: trainer.itersPerEpoch,
@@ -55,7 +63,7 @@ export class LoggerHook extends HookBase {
       epochs: trainer.maxEpochs,
       startIter: trainer.innerIter,
       everyIters: this.interval,
-      everySecs: Number.POSITIVE_INFINITY,
+      everySecs: this.#options.progressSecs ?? Number.POSITIVE_INFINITY,
       write: (line) => trainer.logger.info(line),
       now: trainer.now,
       ...(this.#options.stream === undefined ? {} : { stream: this.#options.stream }),
@@ -63,10 +71,12 @@ export class LoggerHook extends HookBase {
     });
   }
 
-  override afterStep(trainer: Trainer): void {
+  override afterStep(trainer: TrainerContext): void {
     const { loss, lr, dataTime } = trainer.stepResult!;
     this.#epochLoss += loss;
     this.#epochSteps += 1;
+    this.#epochIterTime += trainer.metrics.latest('iter_time') ?? 0;
+    this.#epochDataTime += dataTime;
     this.#progress?.update(trainer.innerIter, { loss, lr, dataTime });
     if (!isPeriodEnd(trainer.iter + 1, this.interval, trainer.maxIter)) return;
     const time = trainer.metrics.history('iter_time');
@@ -87,13 +97,15 @@ export class LoggerHook extends HookBase {
     });
   }
 
-  override afterEpoch(trainer: Trainer): void {
+  override afterEpoch(trainer: TrainerContext): void {
     this.#progress?.stop();
     this.#progress = undefined;
     const loss = this.#epochSteps > 0 ? this.#epochLoss / this.#epochSteps : Number.NaN;
     const time = trainer.now() - this.#epochStart;
+    const steps = Math.max(1, this.#epochSteps);
     trainer.logger.info(
-      `Epoch ${trainer.epoch + 1}/${trainer.maxEpochs}: loss ${loss.toFixed(4)}, lr ${trainer.stepResult!.lr}, time ${time.toFixed(2)}s`,
+      `epoch: ${trainer.epoch + 1}/${trainer.maxEpochs}, train loss: ${loss.toFixed(4)}, lr: ${trainer.stepResult!.lr.toFixed(6)}, ` +
+        `iter_time: ${(this.#epochIterTime / steps).toFixed(3)}s, data_time: ${(this.#epochDataTime / steps).toFixed(3)}s, time: ${time.toFixed(1)}s`,
     );
     trainer.logger.metrics({
       mode: 'epoch',
@@ -105,22 +117,30 @@ export class LoggerHook extends HookBase {
     });
   }
 
-  override afterEval(trainer: Trainer, metrics: Metrics): void {
-    const parts = Object.entries(metrics).map(
-      ([name, value]) => `${name} ${Number.isInteger(value) ? value : value.toFixed(4)}`,
-    );
-    trainer.logger.info(
-      `Evaluation after iteration ${trainer.completedIters}: ${parts.join(', ') || 'no metrics'}`,
-    );
+  override afterEval(trainer: TrainerContext, metrics: Metrics): void {
+    const epoch = Math.ceil(trainer.completedIters / trainer.itersPerEpoch);
+    const formatted = trainer.evaluator.format?.(metrics);
+    if (formatted !== undefined && formatted.length > 0) {
+      const [first, ...rest] = formatted;
+      trainer.logger.info(`epoch: ${epoch}, validation ${first}`);
+      if (rest.length > 0) trainer.logger.info(rest.join('\n'));
+    } else {
+      const parts = Object.entries(metrics).map(
+        ([name, value]) => `${name} ${Number.isInteger(value) ? value : value.toFixed(4)}`,
+      );
+      trainer.logger.info(
+        `Evaluation after iteration ${trainer.completedIters}: ${parts.join(', ') || 'no metrics'}`,
+      );
+    }
     trainer.logger.metrics({
       mode: 'val',
-      epoch: Math.ceil(trainer.completedIters / trainer.itersPerEpoch),
+      epoch,
       iter: trainer.completedIters,
       ...metrics,
     });
   }
 
-  override afterRun(trainer: Trainer): void {
+  override afterRun(trainer: TrainerContext): void {
     this.#progress?.stop();
     this.#progress = undefined;
     const how = trainer.status === 'stopped' ? `stopped (${trainer.stopReason})` : trainer.status;
@@ -128,12 +148,25 @@ export class LoggerHook extends HookBase {
   }
 
   stateDict(): JsonValue {
-    return { epochLoss: this.#epochLoss, epochSteps: this.#epochSteps };
+    return {
+      epochLoss: this.#epochLoss,
+      epochSteps: this.#epochSteps,
+      epochIterTime: this.#epochIterTime,
+      epochDataTime: this.#epochDataTime,
+    };
   }
 
   loadStateDict(state: JsonValue): void {
-    const { epochLoss = 0, epochSteps = 0 } = state as { epochLoss?: number; epochSteps?: number };
+    const {
+      epochLoss = 0,
+      epochSteps = 0,
+      epochIterTime = 0,
+      epochDataTime = 0,
+    } = state as Partial<
+      Record<'epochLoss' | 'epochSteps' | 'epochIterTime' | 'epochDataTime', number>
+    >;
     [this.#epochLoss, this.#epochSteps] = [epochLoss, epochSteps];
+    [this.#epochIterTime, this.#epochDataTime] = [epochIterTime, epochDataTime];
   }
 }
 
@@ -142,6 +175,7 @@ registerOnce(HOOKS, 'LoggerHook', LoggerHook, {
     ...hookOptionsShape,
     interval,
     bar: z.boolean().optional(),
+    progressSecs: z.number().positive().optional(),
     stream: z.unknown().optional(),
   }),
 });

@@ -2,9 +2,9 @@ import { HOOKS } from '@gorilla-ts/registry';
 import { z } from 'zod';
 import { registerOnce } from '../nn/register.js';
 import { ReduceLROnPlateau } from '../scheduler/plateau.js';
+import type { TrainerContext } from '../trainer/context.js';
 import { TrainerError } from '../trainer/errors.js';
 import { HookBase, type HookOptions, type Metrics } from '../trainer/hook.js';
-import type { Trainer } from '../trainer/trainer.js';
 import { hookOptionsShape } from './schema.js';
 
 /** Options of {@link LrSchedulerHook}. */
@@ -28,18 +28,18 @@ export class LrSchedulerHook extends HookBase {
     this.monitor = options.monitor ?? 'val/loss';
   }
 
-  override afterStep(trainer: Trainer): void {
+  override afterStep(trainer: TrainerContext): void {
     const scheduler = trainer.scheduler;
     if (scheduler?.by === 'iteration' && !(scheduler instanceof ReduceLROnPlateau))
       scheduler.step();
   }
 
-  override afterEpoch(trainer: Trainer): void {
+  override afterEpoch(trainer: TrainerContext): void {
     const scheduler = trainer.scheduler;
     if (scheduler?.by === 'epoch' && !(scheduler instanceof ReduceLROnPlateau)) scheduler.step();
   }
 
-  override afterEval(trainer: Trainer, metrics: Metrics): void {
+  override afterEval(trainer: TrainerContext, metrics: Metrics): void {
     const scheduler = trainer.scheduler;
     if (!(scheduler instanceof ReduceLROnPlateau) || !trainer.running) return;
     const value = metrics[this.monitor];

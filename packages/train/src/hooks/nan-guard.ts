@@ -1,9 +1,9 @@
 import { HOOKS } from '@gorilla-ts/registry';
 import { z } from 'zod';
 import { registerOnce } from '../nn/register.js';
+import type { TrainerContext } from '../trainer/context.js';
 import { NonFiniteLossError } from '../trainer/errors.js';
 import { HookBase, type HookOptions } from '../trainer/hook.js';
-import type { Trainer } from '../trainer/trainer.js';
 import { hookOptionsShape } from './schema.js';
 
 /**
@@ -18,7 +18,7 @@ export class NanGuardHook extends HookBase {
     super(options, 'HIGHEST');
   }
 
-  override afterStep(trainer: Trainer): void {
+  override afterStep(trainer: TrainerContext): void {
     const loss = trainer.stepResult?.loss;
     if (loss === undefined || Number.isFinite(loss)) return;
     const error = new NonFiniteLossError({

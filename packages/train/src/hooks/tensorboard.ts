@@ -3,9 +3,9 @@ import { HOOKS } from '@gorilla-ts/registry';
 import { z } from 'zod';
 import { registerOnce } from '../nn/register.js';
 import { TensorBoardWriter } from '../tensorboard/writer.js';
+import type { TrainerContext } from '../trainer/context.js';
 import { HookBase, type HookOptions, type Metrics } from '../trainer/hook.js';
 import { isPeriodEnd } from '../trainer/period.js';
-import type { Trainer } from '../trainer/trainer.js';
 import { hookOptionsShape, interval } from './schema.js';
 
 /** Options of {@link TensorBoardHook}. */
@@ -39,13 +39,13 @@ export class TensorBoardHook extends HookBase {
     return this.#writer;
   }
 
-  override beforeRun(trainer: Trainer): void {
+  override beforeRun(trainer: TrainerContext): void {
     this.#writer = new TensorBoardWriter(resolve(trainer.workDir, this.#logDir ?? '.'), {
       rank: 0,
     });
   }
 
-  override afterStep(trainer: Trainer): void {
+  override afterStep(trainer: TrainerContext): void {
     const writer = this.#writer;
     const result = trainer.stepResult;
     if (writer === undefined || result === undefined) return;
@@ -60,13 +60,13 @@ export class TensorBoardHook extends HookBase {
       writer.write(trainer.iter + 1);
   }
 
-  override afterEval(trainer: Trainer, metrics: Metrics): void {
+  override afterEval(trainer: TrainerContext, metrics: Metrics): void {
     for (const [name, value] of Object.entries(metrics))
       this.#writer?.addScalar(name, value, trainer.completedIters);
     this.#writer?.flush();
   }
 
-  override afterRun(trainer: Trainer): void {
+  override afterRun(trainer: TrainerContext): void {
     this.#writer?.write(trainer.completedIters);
     this.#writer?.close();
     this.#writer = undefined;

@@ -1,10 +1,10 @@
 import { type BuildConfig, closestNames, HOOKS } from '@gorilla-ts/registry';
 import type { ResumeResult } from '../checkpoint/checkpoint.js';
 import type { JsonValue } from '../optim/optimizer.js';
+import type { TrainerContext } from './context.js';
 import { TrainerError } from './errors.js';
 import { type Awaitable, HOOK_POINTS, type Hook, HookBase, type Metrics } from './hook.js';
 import { type Priority, resolvePriority } from './priority.js';
-import type { Trainer } from './trainer.js';
 
 /** Scalars handed to tfjs-style callbacks: the latest value of every metric (`loss`, `lr`, `val/acc`). */
 export type Logs = Record<string, number>;
@@ -72,43 +72,43 @@ export class CallbackHook extends HookBase {
       this.loadStateDict = (state) => target.loadStateDict!(state);
   }
 
-  override async beforeRun(trainer: Trainer): Promise<void> {
+  override async beforeRun(trainer: TrainerContext): Promise<void> {
     await this.#target.beforeRun?.(trainer);
     await this.#target.onTrainBegin?.(trainer.metrics.latestScalars());
   }
-  override async afterRun(trainer: Trainer): Promise<void> {
+  override async afterRun(trainer: TrainerContext): Promise<void> {
     await this.#target.afterRun?.(trainer);
     await this.#target.onTrainEnd?.(trainer.metrics.latestScalars());
   }
-  override async beforeEpoch(trainer: Trainer): Promise<void> {
+  override async beforeEpoch(trainer: TrainerContext): Promise<void> {
     await this.#target.beforeEpoch?.(trainer);
     await this.#target.onEpochBegin?.(trainer.epoch, trainer.metrics.latestScalars());
   }
-  override async afterEpoch(trainer: Trainer): Promise<void> {
+  override async afterEpoch(trainer: TrainerContext): Promise<void> {
     await this.#target.afterEpoch?.(trainer);
     await this.#target.onEpochEnd?.(trainer.epoch, trainer.metrics.latestScalars());
   }
-  override async beforeStep(trainer: Trainer): Promise<void> {
+  override async beforeStep(trainer: TrainerContext): Promise<void> {
     await this.#target.beforeStep?.(trainer);
     await this.#target.onBatchBegin?.(trainer.innerIter, trainer.metrics.latestScalars());
   }
-  override async afterStep(trainer: Trainer): Promise<void> {
+  override async afterStep(trainer: TrainerContext): Promise<void> {
     await this.#target.afterStep?.(trainer);
     await this.#target.onBatchEnd?.(trainer.innerIter, trainer.metrics.latestScalars());
   }
-  override async beforeEval(trainer: Trainer): Promise<void> {
+  override async beforeEval(trainer: TrainerContext): Promise<void> {
     await this.#target.beforeEval?.(trainer);
   }
-  override async afterEval(trainer: Trainer, metrics: Metrics): Promise<void> {
+  override async afterEval(trainer: TrainerContext, metrics: Metrics): Promise<void> {
     await this.#target.afterEval?.(trainer, metrics);
   }
-  override async beforeSaveCheckpoint(trainer: Trainer, meta: Record<string, JsonValue>) {
+  override async beforeSaveCheckpoint(trainer: TrainerContext, meta: Record<string, JsonValue>) {
     await this.#target.beforeSaveCheckpoint?.(trainer, meta);
   }
-  override async afterSaveCheckpoint(trainer: Trainer, filename: string): Promise<void> {
+  override async afterSaveCheckpoint(trainer: TrainerContext, filename: string): Promise<void> {
     await this.#target.afterSaveCheckpoint?.(trainer, filename);
   }
-  override async afterLoadCheckpoint(trainer: Trainer, checkpoint: ResumeResult) {
+  override async afterLoadCheckpoint(trainer: TrainerContext, checkpoint: ResumeResult) {
     await this.#target.afterLoadCheckpoint?.(trainer, checkpoint);
   }
 }

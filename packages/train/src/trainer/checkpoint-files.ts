@@ -10,6 +10,16 @@ export function checkpointName(unit: 'epoch' | 'iter', count: number): string {
   return `${unit}_${String(count).padStart(5, '0')}.safetensors`;
 }
 
+/** `best_val_acc.safetensors`: the best checkpoint by `metric` (characters other than word characters, `.` and `-` become `_`). */
+export function bestCheckpointName(metric: string): string {
+  return `best_${metric.replace(/[^\w.-]+/g, '_')}.safetensors`;
+}
+
+/** Removes the checkpoints `names` (relative to `dir`); missing ones are fine. */
+export async function pruneCheckpoints(dir: string, names: readonly string[]): Promise<void> {
+  await Promise.all(names.map((name) => rm(join(dir, name), { force: true })));
+}
+
 const PATTERN = /^(epoch|iter)_(\d+)\.safetensors$/;
 
 /**

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { JsonValue } from '../optim/optimizer.js';
+import type { Metrics } from './context.js';
 import type { ForwardResult } from './forward.js';
 import type { Awaitable } from './hook.js';
 
@@ -18,6 +19,11 @@ export interface Evaluator {
   partial(): JsonValue;
   /** The metrics (names without the `val/` prefix) from every rank's partial, in rank order. */
   summarize(partials: readonly JsonValue[]): Record<string, number>;
+  /**
+   * Optional: the log lines of an evaluation's metrics (the `LoggerHook` prints them instead of
+   * its generic `name value` line), e.g. accuracies and a per-class table.
+   */
+  format?(metrics: Metrics): string[];
 }
 
 interface ClassificationPartial {

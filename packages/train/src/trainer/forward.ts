@@ -7,9 +7,9 @@ import { TrainerError } from './errors.js';
 export type CriterionFn = (input: CriterionInput) => [tf.Tensor, LossTerms];
 
 /** What a {@link ForwardFn} receives. */
-export interface ForwardContext<B> {
-  /** The model, in training or evaluation mode as `training` says. */
-  readonly model: Module<never, unknown>;
+export interface ForwardContext<B, M extends Module<never, unknown> = Module<never, unknown>> {
+  /** The model (the trainer's, with its own type), in training or evaluation mode as `training` says. */
+  readonly model: M;
   /** One batch from the loader (yours to read, the trainer disposes it). */
   readonly batch: B;
   /** The trainer's loss, if it has one. */
@@ -20,14 +20,14 @@ export interface ForwardContext<B> {
 
 /**
  * What a {@link ForwardFn} returns. Training needs `loss` (a scalar); evaluation uses `output`
- * and `labels` (for the default evaluator's accuracy) and `loss` when present.
+ * and `labels` (for the evaluator) and `loss` when present.
  */
 export interface ForwardResult {
   /** The scalar loss to minimise. */
   loss?: tf.Tensor;
   /** Its named terms (`{ ce }`), logged as `loss_<name>`. */
   terms?: LossTerms;
-  /** The model's output (class scores `[..., C]`). */
+  /** The model's output as the evaluator reads it: class scores `[..., C]` (the logits). */
   output?: tf.Tensor;
   /** The labels of the batch. */
   labels?: tf.Tensor;
@@ -35,9 +35,36 @@ export interface ForwardResult {
 
 /**
  * One forward pass: batch in, loss (and output) out. Runs inside the trainer's gradient scope;
- * create tensors freely, the trainer frees them.
+ * create tensors freely, the trainer frees them. `context.model` has the model's own type.
  */
-export type ForwardFn<B> = (context: ForwardContext<B>) => ForwardResult;
+export type ForwardFn<B, M extends Module<never, unknown> = Module<never, unknown>> = (
+  context: ForwardContext<B, M>,
+) => ForwardResult;
+
+/**
+ * The model-output contract of the default forward (every model of the toolkit follows it):
+ * a model's `forward(input)` returns either
+ * - a tensor: the logits (class scores `[..., C]`), or
+ * - an object with the logits under `logits` and any other named tensors beside them
+ *   (`{ logits, regularization }` for PointNet with T-Nets).
+ *
+ * An object is spread into the criterion with the labels (`criterion({ ...output, labels })`), so
+ * a loss can read any field it knows. A scalar `regularization` field is a term the model adds to
+ * its own loss (PointNet's feature-transform orthogonality term): the default forward adds it to
+ * the criterion's loss and reports it as the term `regularization`, unless the criterion already
+ * returned a `regularization` term (it added it itself, e.g. `withRegularization`).
+ */
+export type ModelOutput = tf.Tensor | ModelOutputObject;
+
+/** The object form of {@link ModelOutput}. */
+export interface ModelOutputObject {
+  /** Class scores `[..., C]`: what the loss and the evaluator read. */
+  readonly logits: tf.Tensor;
+  /** A scalar the model adds to the loss (weighted already). */
+  readonly regularization?: tf.Tensor | undefined;
+  /** Anything else the model returns is handed to the criterion as is. */
+  readonly [field: string]: unknown;
+}
 
 const INPUT_KEYS = ['inputs', 'input', 'points', 'x'] as const;
 const LABEL_KEYS = ['labels', 'label', 'targets', 'target', 'y'] as const;
@@ -79,18 +106,32 @@ export function splitBatch(batch: unknown): { input: tf.Tensor; labels: tf.Tenso
 }
 
 /**
- * The default forward: `output = model.forward(input)`, then `criterion({ logits: output,
- * labels })` when the trainer has a loss and the batch has labels. Without a loss, a scalar
+ * The default forward: `output = model.forward(input)` (a {@link ModelOutput}: the logits, or an
+ * object holding them under `logits`), then, when the trainer has a loss and the batch has
+ * labels, `criterion({ ...output, labels })` (for a tensor output, `{ logits: output, labels }`)
+ * plus the output's `regularization` term (see {@link ModelOutput}). Without a loss, a scalar
  * output is taken as the loss itself (a model that computes its own loss).
  *
- * @throws {@link TrainerError} `TRAINER_DATA` when training has no loss to minimise.
+ * @throws {@link TrainerError} `TRAINER_DATA` when training has no loss to minimise, or the
+ *   model's output is neither a tensor nor an object with a `logits` tensor.
  */
 export function defaultForward(context: ForwardContext<unknown>): ForwardResult {
   const { model, batch, criterion, training } = context;
   const { input, labels } = splitBatch(batch);
-  const output = (model as unknown as Module<tf.Tensor, tf.Tensor>).forward(input);
+  const raw = (model as unknown as Module<tf.Tensor, unknown>).forward(input);
+  const fields = outputFields(raw);
+  const output = fields.logits;
   if (criterion !== undefined && labels !== undefined) {
-    const [loss, terms] = criterion({ logits: output, labels });
+    const [loss, terms] = criterion({ ...fields, logits: output, labels } as CriterionInput);
+    const regularization = fields.regularization;
+    if (regularization instanceof tf.Tensor && terms.regularization === undefined) {
+      return {
+        loss: tf.add(loss, regularization),
+        terms: { ...terms, regularization },
+        output,
+        labels,
+      };
+    }
     return { loss, terms, output, labels };
   }
   if (output.rank === 0) return { loss: output };
@@ -103,4 +144,23 @@ export function defaultForward(context: ForwardContext<unknown>): ForwardResult 
     );
   }
   return labels === undefined ? { output } : { output, labels };
+}
+
+/** A model output as its fields: `{ logits }` for a tensor, the object itself otherwise. */
+function outputFields(raw: unknown): ModelOutputObject {
+  if (raw instanceof tf.Tensor) return { logits: raw };
+  if (
+    typeof raw === 'object' &&
+    raw !== null &&
+    (raw as { logits?: unknown }).logits instanceof tf.Tensor
+  )
+    return raw as ModelOutputObject;
+  const shape =
+    typeof raw === 'object' && raw !== null
+      ? `an object with keys ${Object.keys(raw).join(', ') || '(none)'}`
+      : typeof raw;
+  throw new TrainerError(
+    'TRAINER_DATA',
+    `The default forward expects the model to return a tensor (the logits) or an object with the logits under \`logits\`, got ${shape}. Return one of those from forward(), or pass \`forward\` to the trainer.`,
+  );
 }

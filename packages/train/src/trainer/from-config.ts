@@ -7,8 +7,10 @@ import { Module } from '../nn/module.js';
 import type { OptimizerConfig } from '../optim/build.js';
 import { setRandomSeed } from '../random/seed.js';
 import type { SchedulerConfig } from '../scheduler/build.js';
+import { EVALUATORS } from './confusion-evaluator.js';
 import type { DefaultHooksConfig } from './default-hooks.js';
 import { TrainerError, type TrainerIssue } from './errors.js';
+import type { Evaluator } from './evaluator.js';
 import type { ClipGradOptions } from './gradients.js';
 import type { LoadFromOption, TrainerOptions, TrainLoader } from './options.js';
 
@@ -25,6 +27,8 @@ export interface TrainerConfig {
   optimizer?: OptimizerConfig;
   /** The scheduler (`buildLrScheduler`); also `lr_scheduler`. */
   lrScheduler?: SchedulerConfig;
+  /** The seed's name of `lrScheduler`. */
+  lr_scheduler?: SchedulerConfig;
   /** `LOSSES` config of the loss. */
   loss?: BuildConfig;
   /** `DATASETS` config(s) of the training set (`buildDataset`). */
@@ -41,6 +45,8 @@ export interface TrainerConfig {
   maxIters?: number;
   /** Also `log_dir`. */
   workDir?: string;
+  /** The seed's name of `workDir`. */
+  log_dir?: string;
   /** Seeds every generator before the model is built (`setRandomSeed`). */
   seed?: number;
   resume?: boolean | 'auto' | string;
@@ -50,6 +56,8 @@ export interface TrainerConfig {
   defaultHooks?: DefaultHooksConfig | false;
   /** Extra hooks, as `HOOKS` configs. */
   hooks?: BuildConfig[];
+  /** The evaluator, as an `EVALUATORS` config (`{ type: 'ConfusionMatrixEvaluator', numClasses: 10 }`). Defaults to a `ClassificationEvaluator`. */
+  evaluator?: BuildConfig;
 }
 
 const buildConfig = z.looseObject({ type: z.unknown() });
@@ -95,6 +103,7 @@ const SCHEMA = z.looseObject({
     .optional(),
   defaultHooks: z.union([z.literal(false), z.record(z.string(), z.unknown())]).optional(),
   hooks: z.array(buildConfig).optional(),
+  evaluator: buildConfig.optional(),
 });
 
 /**
@@ -108,10 +117,10 @@ const SCHEMA = z.looseObject({
  *
  * @throws {@link TrainerError} `TRAINER_INVALID` listing every invalid key.
  */
-export function trainerOptionsFromConfig<B>(
+export function trainerOptionsFromConfig<M extends Module<never, unknown>, B>(
   config: TrainerConfig | { toObject(): unknown },
-  overrides: Partial<TrainerOptions<B>> = {},
-): TrainerOptions<B> {
+  overrides: Partial<TrainerOptions<M, B>> = {},
+): TrainerOptions<M, B> {
   const raw =
     typeof (config as { toObject?: unknown }).toObject === 'function'
       ? (config as { toObject(): unknown }).toObject()
@@ -162,8 +171,13 @@ export function trainerOptionsFromConfig<B>(
   const valLoader =
     overrides.valLoader ?? (cfg.valDataset === undefined ? undefined : buildValLoader<B>(cfg));
   const maxEpochs = cfg.epochs ?? cfg.maxEpochs;
-  const options: TrainerOptions<B> = {
-    model,
+  const evaluator =
+    overrides.evaluator ??
+    (cfg.evaluator === undefined
+      ? undefined
+      : EVALUATORS.build(cfg.evaluator as BuildConfig<Evaluator>));
+  const options: TrainerOptions<M, B> = {
+    model: model as M,
     optimizer: overrides.optimizer ?? cfg.optimizer!,
     trainLoader,
     config: raw,
@@ -180,9 +194,10 @@ export function trainerOptionsFromConfig<B>(
       clipGrad: cfg.clipGrad,
       defaultHooks: cfg.defaultHooks,
       hooks: cfg.hooks,
+      evaluator,
     }),
   };
-  return { ...options, ...defined(overrides) } as TrainerOptions<B>;
+  return { ...options, ...defined(overrides) } as TrainerOptions<M, B>;
 }
 
 function buildTrainLoader<B>(cfg: TrainerConfig, distributed: boolean): TrainLoader<B> {

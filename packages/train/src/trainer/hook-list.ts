@@ -1,8 +1,8 @@
 import type { ResumeResult } from '../checkpoint/checkpoint.js';
 import type { JsonValue } from '../optim/optimizer.js';
+import type { TrainerContext } from './context.js';
 import { TrainerError } from './errors.js';
 import type { Hook, Metrics } from './hook.js';
-import type { Trainer } from './trainer.js';
 
 /**
  * A trainer's hooks in priority order (stable: equal priorities keep the given order), with one
@@ -44,37 +44,40 @@ export class HookList {
     return this.all.find((hook) => hook.name === name);
   }
 
-  async beforeRun(trainer: Trainer): Promise<void> {
+  async beforeRun(trainer: TrainerContext): Promise<void> {
     for (const hook of this.active) await hook.beforeRun(trainer);
   }
-  async afterRun(trainer: Trainer): Promise<void> {
+  async afterRun(trainer: TrainerContext): Promise<void> {
     for (const hook of this.active) await hook.afterRun(trainer);
   }
-  async beforeEpoch(trainer: Trainer): Promise<void> {
+  async beforeEpoch(trainer: TrainerContext): Promise<void> {
     for (const hook of this.active) await hook.beforeEpoch(trainer);
   }
-  async afterEpoch(trainer: Trainer): Promise<void> {
+  async afterEpoch(trainer: TrainerContext): Promise<void> {
     for (const hook of this.active) await hook.afterEpoch(trainer);
   }
-  async beforeStep(trainer: Trainer): Promise<void> {
+  async beforeStep(trainer: TrainerContext): Promise<void> {
     for (const hook of this.active) await hook.beforeStep(trainer);
   }
-  async afterStep(trainer: Trainer): Promise<void> {
+  async afterStep(trainer: TrainerContext): Promise<void> {
     for (const hook of this.active) await hook.afterStep(trainer);
   }
-  async beforeEval(trainer: Trainer): Promise<void> {
+  async beforeEval(trainer: TrainerContext): Promise<void> {
     for (const hook of this.active) await hook.beforeEval(trainer);
   }
-  async afterEval(trainer: Trainer, metrics: Metrics): Promise<void> {
+  async afterEval(trainer: TrainerContext, metrics: Metrics): Promise<void> {
     for (const hook of this.active) await hook.afterEval(trainer, metrics);
   }
-  async beforeSaveCheckpoint(trainer: Trainer, meta: Record<string, JsonValue>): Promise<void> {
+  async beforeSaveCheckpoint(
+    trainer: TrainerContext,
+    meta: Record<string, JsonValue>,
+  ): Promise<void> {
     for (const hook of this.active) await hook.beforeSaveCheckpoint(trainer, meta);
   }
-  async afterSaveCheckpoint(trainer: Trainer, filename: string): Promise<void> {
+  async afterSaveCheckpoint(trainer: TrainerContext, filename: string): Promise<void> {
     for (const hook of this.active) await hook.afterSaveCheckpoint(trainer, filename);
   }
-  async afterLoadCheckpoint(trainer: Trainer, checkpoint: ResumeResult): Promise<void> {
+  async afterLoadCheckpoint(trainer: TrainerContext, checkpoint: ResumeResult): Promise<void> {
     for (const hook of this.active) await hook.afterLoadCheckpoint(trainer, checkpoint);
   }
 

@@ -1,13 +1,12 @@
 import type { ResumeResult } from '../checkpoint/checkpoint.js';
 import type { JsonValue } from '../optim/optimizer.js';
+import type { Metrics, TrainerContext } from './context.js';
 import { type Priority, resolvePriority } from './priority.js';
-import type { Trainer } from './trainer.js';
 
 /** What a hook method may return: nothing, or a promise of nothing (the trainer awaits it). */
 export type Awaitable<T = void> = T | Promise<T>;
 
-/** Metrics of one evaluation, by name (`val/acc`, `val/loss`). */
-export type Metrics = Readonly<Record<string, number>>;
+export type { Metrics } from './context.js';
 
 /**
  * A trainer hook: one job done at fixed points of the loop, in priority order (lower first).
@@ -28,27 +27,27 @@ export interface Hook {
    */
   readonly ranks: 'all' | 'main';
   /** Once, before the first iteration (after a resume has restored the state). */
-  beforeRun(trainer: Trainer): Awaitable;
+  beforeRun(trainer: TrainerContext): Awaitable;
   /** Once, after the last iteration, also when training failed (`trainer.status`). */
-  afterRun(trainer: Trainer): Awaitable;
+  afterRun(trainer: TrainerContext): Awaitable;
   /** Before the first iteration of each epoch (of a resumed partial epoch too). */
-  beforeEpoch(trainer: Trainer): Awaitable;
+  beforeEpoch(trainer: TrainerContext): Awaitable;
   /** After the last iteration of each epoch. */
-  afterEpoch(trainer: Trainer): Awaitable;
+  afterEpoch(trainer: TrainerContext): Awaitable;
   /** Before each iteration (one optimizer step). */
-  beforeStep(trainer: Trainer): Awaitable;
+  beforeStep(trainer: TrainerContext): Awaitable;
   /** After each iteration; `trainer.stepResult` holds its loss, learning rate and times. */
-  afterStep(trainer: Trainer): Awaitable;
+  afterStep(trainer: TrainerContext): Awaitable;
   /** Before an evaluation ({@link Trainer.evaluate}). */
-  beforeEval(trainer: Trainer): Awaitable;
+  beforeEval(trainer: TrainerContext): Awaitable;
   /** After an evaluation, with its metrics. */
-  afterEval(trainer: Trainer, metrics: Metrics): Awaitable;
+  afterEval(trainer: TrainerContext, metrics: Metrics): Awaitable;
   /** Before a checkpoint is written: add JSON-able entries to its `meta`. */
-  beforeSaveCheckpoint(trainer: Trainer, meta: Record<string, JsonValue>): Awaitable;
+  beforeSaveCheckpoint(trainer: TrainerContext, meta: Record<string, JsonValue>): Awaitable;
   /** After a checkpoint was written (on rank 0; `filename` is its absolute path). */
-  afterSaveCheckpoint(trainer: Trainer, filename: string): Awaitable;
+  afterSaveCheckpoint(trainer: TrainerContext, filename: string): Awaitable;
   /** After a resume restored the trainer and every hook's state. */
-  afterLoadCheckpoint(trainer: Trainer, checkpoint: ResumeResult): Awaitable;
+  afterLoadCheckpoint(trainer: TrainerContext, checkpoint: ResumeResult): Awaitable;
   /** The hook's state for checkpoints (stateful hooks only). */
   stateDict?(): JsonValue;
   /** Restores {@link Hook.stateDict}. */
@@ -88,7 +87,7 @@ export type HookPoint = (typeof HOOK_POINTS)[number];
  * ```ts
  * class PrintLoss extends HookBase {
  *   constructor() { super({}, 'LOW'); }
- *   override afterStep(trainer: Trainer) { console.log(trainer.stepResult?.loss); }
+ *   override afterStep(trainer: TrainerContext) { console.log(trainer.stepResult?.loss); }
  * }
  * ```
  */
@@ -102,15 +101,15 @@ export abstract class HookBase implements Hook {
     this.priority = resolvePriority(options.priority ?? defaultPriority);
   }
 
-  beforeRun(_trainer: Trainer): Awaitable {}
-  afterRun(_trainer: Trainer): Awaitable {}
-  beforeEpoch(_trainer: Trainer): Awaitable {}
-  afterEpoch(_trainer: Trainer): Awaitable {}
-  beforeStep(_trainer: Trainer): Awaitable {}
-  afterStep(_trainer: Trainer): Awaitable {}
-  beforeEval(_trainer: Trainer): Awaitable {}
-  afterEval(_trainer: Trainer, _metrics: Metrics): Awaitable {}
-  beforeSaveCheckpoint(_trainer: Trainer, _meta: Record<string, JsonValue>): Awaitable {}
-  afterSaveCheckpoint(_trainer: Trainer, _filename: string): Awaitable {}
-  afterLoadCheckpoint(_trainer: Trainer, _checkpoint: ResumeResult): Awaitable {}
+  beforeRun(_trainer: TrainerContext): Awaitable {}
+  afterRun(_trainer: TrainerContext): Awaitable {}
+  beforeEpoch(_trainer: TrainerContext): Awaitable {}
+  afterEpoch(_trainer: TrainerContext): Awaitable {}
+  beforeStep(_trainer: TrainerContext): Awaitable {}
+  afterStep(_trainer: TrainerContext): Awaitable {}
+  beforeEval(_trainer: TrainerContext): Awaitable {}
+  afterEval(_trainer: TrainerContext, _metrics: Metrics): Awaitable {}
+  beforeSaveCheckpoint(_trainer: TrainerContext, _meta: Record<string, JsonValue>): Awaitable {}
+  afterSaveCheckpoint(_trainer: TrainerContext, _filename: string): Awaitable {}
+  afterLoadCheckpoint(_trainer: TrainerContext, _checkpoint: ResumeResult): Awaitable {}
 }

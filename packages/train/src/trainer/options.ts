@@ -37,10 +37,18 @@ export interface TrainLoader<B> extends AsyncIterable<B> {
  */
 export type LoadFromOption = string | ({ filename: string; strict?: boolean } & KeyMapOptions);
 
-/** Options of {@link Trainer}. */
-export interface TrainerOptions<B = unknown> {
-  /** The model to train. */
-  model: Module<never, unknown>;
+/**
+ * Options of {@link Trainer}.
+ *
+ * @typeParam M - the model's type (inferred from `model`; `forward` receives it as is).
+ * @typeParam B - the batch type (inferred from `trainLoader`).
+ */
+export interface TrainerOptions<
+  M extends Module<never, unknown> = Module<never, unknown>,
+  B = unknown,
+> {
+  /** The model to train. Its output follows the `ModelOutput` contract unless you pass `forward`. */
+  model: M;
   /** An optimizer, or its config (`{ type: 'Adam', lr: 1e-3 }`, built over the model's parameters). */
   optimizer: Optimizer | OptimizerConfig;
   /** A learning-rate scheduler of that optimizer, or its config. Stepped by the `LrSchedulerHook` per epoch or per iteration (its `by`). Defaults to none. */
@@ -69,8 +77,8 @@ export interface TrainerOptions<B = unknown> {
   resume?: boolean | 'auto' | string;
   /** Load these weights (only) before training, when not resuming. Defaults to none. */
   loadFrom?: LoadFromOption;
-  /** Batch → loss (and output). Defaults to `model(input)` then the loss on `{ logits, labels }` (see `defaultForward`). */
-  forward?: ForwardFn<B>;
+  /** Batch → loss (and output); `context.model` has type `M`. Defaults to `model(input)` then the loss on `{ ...output, labels }` (see `defaultForward`, `ModelOutput`). */
+  forward?: ForwardFn<B, M>;
   /** Turns evaluation batches into metrics. Defaults to a `ClassificationEvaluator` (`acc`, `loss`). */
   evaluator?: Evaluator;
   /** Where the trainer and its hooks log. Defaults to the shared `gorilla` logger, given a file in `workDir` if it has none. */
@@ -93,8 +101,10 @@ export interface ResolvedTrainerOptions {
  * Checks the options (every problem at once) and builds the optimizer, scheduler, loss and hooks
  * given as configs. @internal
  */
-export function resolveTrainerOptions<B>(options: TrainerOptions<B>): ResolvedTrainerOptions {
-  const issues = checkOptions(options as TrainerOptions<unknown>);
+export function resolveTrainerOptions<M extends Module<never, unknown>, B>(
+  options: TrainerOptions<M, B>,
+): ResolvedTrainerOptions {
+  const issues = checkOptions(options as unknown as TrainerOptions);
   if (issues.length > 0)
     throw TrainerError.fromIssues('TRAINER_INVALID', 'Invalid trainer options', issues);
   const optimizer =
@@ -119,7 +129,7 @@ export function resolveTrainerOptions<B>(options: TrainerOptions<B>): ResolvedTr
   return { optimizer, scheduler, criterion, hooks };
 }
 
-function checkOptions(options: TrainerOptions<unknown>): TrainerIssue[] {
+function checkOptions(options: TrainerOptions): TrainerIssue[] {
   const issues: TrainerIssue[] = [];
   const add = (path: string, message: string) => issues.push({ path, message });
   if (typeof options !== 'object' || options === null)

@@ -10,38 +10,23 @@ import {
 } from '../checkpoint/checkpoint.js';
 import { formatTimestamp } from '../logging/collect-logger.js';
 import { getLogger, type Logger } from '../logging/logger.js';
+import type { Module } from '../nn/module.js';
 import type { JsonValue, Optimizer } from '../optim/optimizer.js';
 import { allReduceGradients, broadcastParameters } from '../parallel/data-parallel.js';
 import type { LrScheduler } from '../scheduler/scheduler.js';
 import { findLatestCheckpoint } from './checkpoint-files.js';
+import type { Metrics, StepResult, TrainerContext } from './context.js';
 import { TrainerError } from './errors.js';
 import { ClassificationEvaluator, type Evaluator } from './evaluator.js';
 import { type CriterionFn, defaultForward, type ForwardFn } from './forward.js';
 import { type TrainerConfig, trainerOptionsFromConfig } from './from-config.js';
 import { addGradients, type ClipGradOptions, clipGradients } from './gradients.js';
-import type { Metrics } from './hook.js';
 import { HookList } from './hook-list.js';
 import { MetricStore } from './metric-store.js';
 import { resolveTrainerOptions, type TrainerOptions, type TrainLoader } from './options.js';
 import { backwardPass, evaluationPass, type PassContext } from './passes.js';
 import { restoreLoaderPosition, type SavedTrainerState } from './position.js';
 import { TrainerBase } from './trainer-base.js';
-
-/** What one iteration (one optimizer step) produced. */
-export interface StepResult {
-  /** The loss, averaged over the micro-batches (and over the ranks). */
-  loss: number;
-  /** The loss's named terms, averaged the same way. */
-  terms: Record<string, number>;
-  /** The learning rate of the first parameter group used for this step. */
-  lr: number;
-  /** Seconds spent waiting for the batches. */
-  dataTime: number;
-  /** The total gradient norm before clipping (with `clipGrad: { maxNorm }` only). */
-  gradNorm: number | undefined;
-  /** How many loader batches the step accumulated. */
-  microBatches: number;
-}
 
 /** What {@link Trainer.fit} resolves to. */
 export interface FitResult {
@@ -76,9 +61,15 @@ export interface FitResult {
  * });
  * const { metrics } = await trainer.fit();
  * ```
+ *
+ * @typeParam M - the model's type, inferred from `model`: `forward` and hooks see it as is.
+ * @typeParam B - the batch type, inferred from `trainLoader`.
  */
-export class Trainer<B = unknown> extends TrainerBase {
-  readonly model: TrainerOptions['model'];
+export class Trainer<M extends Module<never, unknown> = Module<never, unknown>, B = unknown>
+  extends TrainerBase
+  implements TrainerContext<M, B>
+{
+  readonly model: M;
   readonly optimizer: Optimizer;
   readonly scheduler: LrScheduler | undefined;
   readonly criterion: CriterionFn | undefined;
@@ -118,7 +109,7 @@ export class Trainer<B = unknown> extends TrainerBase {
   #fitting = false;
 
   /** @throws {@link TrainerError} `TRAINER_INVALID` listing every invalid option. */
-  constructor(options: TrainerOptions<B>) {
+  constructor(options: TrainerOptions<M, B>) {
     super();
     const resolved = resolveTrainerOptions(options);
     this.model = options.model;
@@ -142,7 +133,7 @@ export class Trainer<B = unknown> extends TrainerBase {
     this.config = options.config;
     this.#pass = {
       model: this.model,
-      forward: (options.forward ?? defaultForward) as ForwardFn<unknown>,
+      forward: (options.forward ?? defaultForward) as unknown as ForwardFn<unknown>,
       criterion: this.criterion,
     };
     this.#resume = options.resume;
@@ -160,11 +151,11 @@ export class Trainer<B = unknown> extends TrainerBase {
    * @throws {@link TrainerError} `TRAINER_INVALID` listing every invalid key; the registries'
    *   errors for unknown types or invalid arguments.
    */
-  static fromConfig<B = unknown>(
+  static fromConfig<M extends Module<never, unknown> = Module<never, unknown>, B = unknown>(
     config: TrainerConfig | { toObject(): unknown },
-    overrides: Partial<TrainerOptions<B>> = {},
-  ): Trainer<B> {
-    return new Trainer<B>(trainerOptionsFromConfig(config, overrides));
+    overrides: Partial<TrainerOptions<M, B>> = {},
+  ): Trainer<M, B> {
+    return new Trainer<M, B>(trainerOptionsFromConfig<M, B>(config, overrides));
   }
 
   /** The current epoch, from 0. */
@@ -251,10 +242,10 @@ export class Trainer<B = unknown> extends TrainerBase {
         'evaluate() needs a loader: pass one or give the trainer a `valLoader`.',
       );
     }
-    await this.hooks.beforeEval(this as Trainer);
+    await this.hooks.beforeEval(this);
     const metrics = await evaluationPass(this.#pass, loader, this.evaluator);
     this.metrics.putAll(metrics, this.iter);
-    await this.hooks.afterEval(this as Trainer, metrics);
+    await this.hooks.afterEval(this, metrics);
     return metrics;
   }
 
@@ -273,7 +264,7 @@ export class Trainer<B = unknown> extends TrainerBase {
       epoch: Math.floor(done / this.itersPerEpoch),
       iter: done,
     };
-    await this.hooks.beforeSaveCheckpoint(this as Trainer, meta);
+    await this.hooks.beforeSaveCheckpoint(this, meta);
     const state: SavedTrainerState = {
       iter: done,
       epoch: Math.floor(done / this.itersPerEpoch),
@@ -293,7 +284,7 @@ export class Trainer<B = unknown> extends TrainerBase {
       rank: this.rank,
     });
     this.lastCheckpoint = path;
-    if (written !== undefined) await this.hooks.afterSaveCheckpoint(this as Trainer, written);
+    if (written !== undefined) await this.hooks.afterSaveCheckpoint(this, written);
     await synchronize();
     return path;
   }
@@ -334,7 +325,7 @@ export class Trainer<B = unknown> extends TrainerBase {
     this.logger.info(
       `Resumed from ${path}: ${done} of ${this.maxIter} iterations done (epoch ${Math.floor(done / this.itersPerEpoch)} of ${this.maxEpochs} complete).`,
     );
-    await this.hooks.afterLoadCheckpoint(this as Trainer, result);
+    await this.hooks.afterLoadCheckpoint(this, result);
     return result;
   }
 
@@ -342,13 +333,12 @@ export class Trainer<B = unknown> extends TrainerBase {
     this.#completed = this.iter;
     this.model.train();
     await broadcastParameters(this.model);
-    await this.hooks.beforeRun(this as Trainer);
+    await this.hooks.beforeRun(this);
   }
 
   protected override async beforeStep(): Promise<void> {
-    if (this.innerIter === 0 || this.iter === this.startIter)
-      await this.hooks.beforeEpoch(this as Trainer);
-    await this.hooks.beforeStep(this as Trainer);
+    if (this.innerIter === 0 || this.iter === this.startIter) await this.hooks.beforeEpoch(this);
+    await this.hooks.beforeStep(this);
   }
 
   protected override async runStep(): Promise<void> {
@@ -413,8 +403,8 @@ export class Trainer<B = unknown> extends TrainerBase {
   }
 
   protected override async afterStep(): Promise<void> {
-    await this.hooks.afterStep(this as Trainer);
-    if (this.atEpochEnd) await this.hooks.afterEpoch(this as Trainer);
+    await this.hooks.afterStep(this);
+    if (this.atEpochEnd) await this.hooks.afterEpoch(this);
   }
 
   protected override async afterTrain(): Promise<void> {
@@ -423,7 +413,7 @@ export class Trainer<B = unknown> extends TrainerBase {
     try {
       await iterator?.return?.();
     } finally {
-      await this.hooks.afterRun(this as Trainer);
+      await this.hooks.afterRun(this);
     }
   }
 
@@ -502,9 +492,9 @@ function defaultLogger(workDir: string, rank: number): Logger {
  * Trains with a new {@link Trainer}: `fit(options)` is `new Trainer(options).fit()`, returning
  * the result with the trainer (to evaluate or save further).
  */
-export async function fit<B>(
-  options: TrainerOptions<B>,
-): Promise<FitResult & { trainer: Trainer<B> }> {
+export async function fit<M extends Module<never, unknown>, B>(
+  options: TrainerOptions<M, B>,
+): Promise<FitResult & { trainer: Trainer<M, B> }> {
   const trainer = new Trainer(options);
   return { ...(await trainer.fit()), trainer };
 }
