@@ -1,4 +1,9 @@
-import type { ConfusionMatrixEvaluator, Metrics, TensorBoardWriter, TrainerContext } from '@gorilla-ts/train';
+import type {
+  ConfusionMatrixEvaluator,
+  Metrics,
+  TensorBoardWriter,
+  TrainerContext,
+} from '@gorilla-ts/train';
 import { HookBase } from '@gorilla-ts/train';
 import { writeConfusionImage } from './confusion-image.js';
 

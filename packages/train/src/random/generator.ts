@@ -1,7 +1,7 @@
-import { RandomGenerator as SharedGenerator } from '@gorilla-ts/dist';
+import { RandomGenerator as SharedGenerator } from '@gorilla-ts/dist/rng';
 import { RandomStateError } from '../errors.js';
 
-export type { RandomState } from '@gorilla-ts/dist';
+export type { RandomState } from '@gorilla-ts/dist/rng';
 
 /**
  * The toolkit's one seeded generator (xoshiro128**, from `@gorilla-ts/dist`, which needs it for
