@@ -15,7 +15,7 @@
 //   folding, ReLU gradients, Adam's ~10 operations per parameter) are not counted: they are
 //   memory-bound and are what the per-op profile (bench/profile-step.mjs) shows.
 // - `gemm` (one per shape): TensorFlow's own MatMul through tfjs-node (`tf.matMul` on the
-//   `tensorflow` backend, `dataSync` after each product) on PointNet's largest layer,
+//   `tensorflow` backend, each product followed by `dataSync`) on PointNet's largest layer,
 //   M = batch·points rows: the forward product `[M,128]×[128,1024]` and the two backward
 //   products `[128,M]×[M,1024]` (the weight gradient, `transposeA`) and `[M,1024]×[1024,128]`
 //   (the input gradient, `transposeB`): median GFLOP/s over every product of every round.
@@ -237,9 +237,13 @@ const shapes = [
 ].map((shape) => {
   const [m, k] = shape.ta ? [shape.a[1], shape.a[0]] : shape.a;
   const n = shape.tb ? shape.b[0] : shape.b[1];
-  return { ...shape, flops: 2 * m * k * n, times: [] };
+  return { ...shape, flops: 2 * m * k * n, times: [], readback: [] };
 });
 
+// tfjs-node runs TensorFlow eagerly and synchronously: `tf.matMul` returns once the CPU kernel
+// has finished, so the product's own time is the call's. `dataSync` then copies the result into
+// JavaScript (128 MiB for the forward shape), timed separately (`readbackMs`): the training step
+// never reads such a product back, so the ceiling is the product's time alone.
 function timeGemm(shape) {
   const a = tf.randomNormal(shape.a, 0, 1, 'float32', 1);
   const b = tf.randomNormal(shape.b, 0, 1, 'float32', 2);
@@ -247,8 +251,10 @@ function timeGemm(shape) {
   for (let i = 0; i < reps; i += 1) {
     const start = performance.now();
     const c = tf.matMul(a, b, shape.ta, shape.tb);
+    const computed = performance.now();
     c.dataSync();
-    shape.times.push(performance.now() - start);
+    shape.times.push(computed - start);
+    shape.readback.push(performance.now() - computed);
     c.dispose();
   }
   tf.dispose([a, b]);
@@ -301,6 +307,7 @@ for (const shape of shapes) {
     bestMs: round(Math.min(...shape.times), 1),
     medianGFLOPs: shape.gflops,
     bestGFLOPs: gflops(shape.flops, Math.min(...shape.times)),
+    readbackMs: round(median(shape.readback), 1),
     products: shape.times.length,
   });
 }

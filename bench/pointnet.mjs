@@ -143,7 +143,8 @@ async function parent() {
           plan.push({ group: 'pytorch', impl: 'pytorch', model, torchThreads, steps, warmup });
         }
         plan.push({ group: 'pytorch', impl: 'pytorch', model, torchThreads: 2, compile: true });
-        Object.assign(plan[plan.length - 1], { steps, warmup: Math.max(warmup, 2) });
+        // Inductor compiles forward and backward in the first step; at least one warm-up step.
+        Object.assign(plan[plan.length - 1], { steps, warmup: Math.max(warmup, 1) });
       }
     }
   }
