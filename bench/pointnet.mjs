@@ -9,6 +9,17 @@
 //   node bench/pointnet.mjs --only trainer,bare,dp # groups: pytorch trainer bare loop dp
 //   node bench/pointnet.mjs --backends tensorflow  # only the backends named (and PyTorch)
 //   node bench/pointnet.mjs --no-torch             # without PyTorch
+//   node bench/pointnet.mjs --model full           # models: vanilla full (default: both)
+//
+// Models (`--model`): `vanilla` is measured in every group; `full`, the paper's PointNet with both
+// T-Nets (the input 3×3 and feature 64×64 transforms and the feature transform's orthogonality
+// term; 3,471,473 parameters, ~3× the vanilla FLOPs), in the trainer and bare groups (TensorFlow's
+// default threads on tfjs-node, and wasm) and against PyTorch eager and compiled; its lines are
+// named `full/...`.
+// The first line (`"kind":"header"`, bench/machine.mjs) names the machine: CPU model and flags,
+// cores, load average, tfjs and PyTorch versions and PyTorch's BLAS / oneDNN configuration; the
+// last (`"kind":"footer"`) the load average at the end. PyTorch runs eager (2 and 1 threads) and
+// under `torch.compile` (inductor, 2 threads; skipped with the reason when no C++ compiler).
 //
 // Model: PointNet vanilla, default config (gorilla3d's PointNetCls: 3 → 64 → 128 → 1024 per-point,
 // max pool, 512 → 256 → 40; 811,048 parameters), training mode, batch 32 × 1,024 points.
@@ -56,6 +67,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { machineFooter, machineHeader } from './machine.mjs';
 
 const argv = process.argv.slice(2);
 const flag = (name) => argv.includes(`--${name}`);
@@ -102,6 +114,7 @@ async function parent() {
   const backends = (option('backends') ?? 'tensorflow,wasm,cpu')
     .split(',')
     .filter((name) => installed.includes(name));
+  const models = (option('model') ?? 'vanilla,full').split(',');
   const only = option('only')?.split(',');
   const want = (group) => only === undefined || only.includes(group);
   for (const name of ['tensorflow', 'wasm', 'cpu']) {
@@ -126,11 +139,22 @@ async function parent() {
   if (want('pytorch') && !flag('no-torch')) {
     python = await ensureTorch();
     if (python !== undefined) {
-      for (const torchThreads of [2, 1]) {
-        plan.push({ group: 'pytorch', impl: 'pytorch', torchThreads, steps, warmup });
+      for (const model of models) {
+        for (const torchThreads of model === 'vanilla' ? [2, 1] : [2]) {
+          plan.push({ group: 'pytorch', impl: 'pytorch', model, torchThreads, steps, warmup });
+        }
+        plan.push({ group: 'pytorch', impl: 'pytorch', model, torchThreads: 2, compile: true });
+        // Inductor compiles forward and backward in the first step; at least one warm-up step.
+        Object.assign(plan[plan.length - 1], { steps, warmup: Math.max(warmup, 1) });
       }
     }
   }
+  console.log(
+    JSON.stringify(
+      machineHeader({ bench: 'pointnet', python, options: { models, steps, warmup, rounds } }),
+    ),
+  );
+  const benchStarted = performance.now();
   for (const backend of backends) {
     const base = { backend, ...stepsFor(backend) };
     if (backend === 'tensorflow') {
@@ -183,6 +207,21 @@ async function parent() {
       if (want('loop') && backend !== 'cpu') plan.push({ ...base, group: 'loop', impl: 'loop' });
     }
   }
+  // The full model: trainer and bare loop with TensorFlow's default threads, and on wasm.
+  if (models.includes('full')) {
+    for (const backend of backends.filter((name) => name !== 'cpu')) {
+      const base = { backend, model: 'full', ...stepsFor(backend) };
+      const threadsLabel = backend === 'tensorflow' ? { threads: 'default', env: {} } : {};
+      for (const impl of ['trainer', 'bare']) {
+        if (want(impl)) plan.push({ ...base, group: impl, impl, ...threadsLabel });
+      }
+    }
+  }
+  if (!models.includes('vanilla')) {
+    for (let i = plan.length - 1; i >= 0; i -= 1) {
+      if ((plan[i].model ?? 'vanilla') === 'vanilla') plan.splice(i, 1);
+    }
+  }
   for (const entry of plan) entry.name = measurementName(entry);
 
   // With --rounds N every measurement runs N times, the rounds interleaved; the best round (the
@@ -200,23 +239,29 @@ async function parent() {
         previous === undefined || result.samplesPerSecond > previous.samplesPerSecond
           ? result
           : previous;
-      results.set(entry.name, { ...best, ...(rounds > 1 ? { rounds: all } : {}) });
+      results.set(entry.name, {
+        ...best,
+        ...(rounds > 1 ? { rounds: all, medianOfRoundsSamplesPerSecond: median(all) } : {}),
+      });
     }
   }
   for (const entry of plan) {
     if (results.has(entry.name)) console.log(JSON.stringify(results.get(entry.name)));
   }
   printRatios(results);
+  console.log(JSON.stringify(machineFooter('pointnet', benchStarted)));
 }
 
 function measurementName(entry) {
-  if (entry.impl === 'pytorch') return `pytorch/${entry.torchThreads}thread`;
+  const prefix = (entry.model ?? 'vanilla') === 'vanilla' ? '' : `${entry.model}/`;
+  if (entry.impl === 'pytorch')
+    return `${prefix}pytorch/${entry.torchThreads}thread${entry.compile ? '/compile' : ''}`;
   const world = entry.world ?? 1;
   const parts = [world > 1 ? `dp${world}` : entry.impl, entry.backend];
   if (entry.threads !== undefined) parts.push(`threads-${entry.threads}`);
   if (entry.variant !== undefined) parts.push(entry.variant);
   if (entry.distBackend !== undefined) parts.push(entry.distBackend);
-  return parts.join('/');
+  return prefix + parts.join('/');
 }
 
 function installedBackends() {
@@ -264,6 +309,7 @@ async function runNode(entry) {
   const args = [SCRIPT, '--child', entry.impl, '--backend', entry.backend];
   args.push('--steps', String(entry.steps), '--warmup', String(entry.warmup));
   args.push('--batch', String(batch), '--points', String(POINTS), '--world', String(world));
+  args.push('--model', entry.model ?? 'vanilla');
   const env = { ...process.env, ...entry.env, TF_CPP_MIN_LOG_LEVEL: '2' };
   let command = process.execPath;
   if (entry.distBackend === 'mpi') {
@@ -296,6 +342,7 @@ async function runNode(entry) {
   return {
     kind: 'measurement',
     name: entry.name,
+    model: entry.model ?? 'vanilla',
     impl: entry.impl === 'trainer' && world > 1 ? 'trainer (data-parallel)' : entry.impl,
     backend: entry.backend,
     processes: world,
@@ -393,7 +440,8 @@ async function runTorch(python, entry) {
   const args = [fileURLToPath(new URL('./pointnet_torch.py', import.meta.url))];
   args.push('--threads', String(entry.torchThreads), '--batch', String(BATCH));
   args.push('--points', String(POINTS), '--steps', String(entry.steps));
-  args.push('--warmup', String(entry.warmup));
+  args.push('--warmup', String(entry.warmup), '--model', entry.model ?? 'vanilla');
+  if (entry.compile) args.push('--compile');
   const before = loadavg();
   const started = performance.now();
   const run = await exec(python, args, {
@@ -407,10 +455,15 @@ async function runTorch(python, entry) {
     return undefined;
   }
   const result = JSON.parse(line);
+  if (result.skipped !== undefined) {
+    console.log(JSON.stringify({ kind: 'measurement', name: entry.name, skipped: result.skipped }));
+    return undefined;
+  }
   return {
     kind: 'measurement',
     name: entry.name,
-    impl: 'pytorch',
+    model: result.model,
+    impl: result.mode === 'compile' ? 'pytorch (torch.compile)' : 'pytorch',
     backend: `torch ${result.torch}`,
     processes: 1,
     threads: `${result.threads}x${result.interopThreads}`,
@@ -422,6 +475,7 @@ async function runTorch(python, entry) {
     samplesPerSecond: result.samplesPerSecond,
     peakRssMB: result.peakRssMB,
     totalPeakRssMB: result.peakRssMB,
+    ...(result.compileSeconds === undefined ? {} : { compileSeconds: result.compileSeconds }),
     wallSeconds: round((performance.now() - started) / 1000, 1),
     loadavgBefore: before,
     loadavgAfter: after,
@@ -592,7 +646,11 @@ async function measure(kind) {
     new URL('packages/models-pointnet/dist/index.js', ROOT).href
   );
   train.setRandomSeed(0);
-  const model = new PointNetCls({ numClasses: CLASSES });
+  const full = option('model', 'vanilla') === 'full';
+  const model = new PointNetCls({
+    numClasses: CLASSES,
+    ...(full ? { inputTransform: true, featureTransform: true } : {}),
+  });
   model.train();
   const total = warmup + steps;
   const rank = dist.getRank();
@@ -715,10 +773,11 @@ async function measure(kind) {
     const optimizer = tf.train.adam(1e-3);
     const variables = model.parameters();
     for (let step = 0; step < total; step += 1) {
-      const { value, grads } = tf.variableGrads(
-        () => tf.losses.softmaxCrossEntropy(labels, model.forward(x).logits),
-        variables,
-      );
+      const { value, grads } = tf.variableGrads(() => {
+        const output = model.forward(x);
+        const loss = tf.losses.softmaxCrossEntropy(labels, output.logits);
+        return output.regularization === undefined ? loss : tf.add(loss, output.regularization);
+      }, variables);
       optimizer.applyGradients(grads);
       value.dataSync();
       tf.dispose([value, ...Object.values(grads)]);
