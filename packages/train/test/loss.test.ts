@@ -167,8 +167,14 @@ describe('SmoothL1Loss and FocalLoss', () => {
     const criterion = LOSSES.build<Criterion>({ type: 'CrossEntropyLoss', labelSmoothing: 0.1 });
     expectClose(values(criterion({ logits: logits(), labels: labels() })[0]), [1.5426233850521012]);
     expect(LOSSES.has('SmoothL1Loss') && LOSSES.has('FocalLoss')).toBe(true);
-    expect(() => LOSSES.build({ type: 'CrossEntropyLoss', label_smoothing: 0.1 })).toThrow(
-      /label_smoothing/,
+    // gorilla configs are snake_case: both spellings reach the option, never both at once.
+    const snake = LOSSES.build<Criterion>({ type: 'CrossEntropyLoss', label_smoothing: 0.1 });
+    expectClose(values(snake({ logits: logits(), labels: labels() })[0]), [1.5426233850521012]);
+    expect(() =>
+      LOSSES.build({ type: 'CrossEntropyLoss', label_smoothing: 0.1, labelSmoothing: 0.1 }),
+    ).toThrow(/label_smoothing/);
+    expect(() => LOSSES.build({ type: 'CrossEntropyLoss', label_smoothin: 0.1 })).toThrow(
+      /label_smoothin/,
     );
   });
 });

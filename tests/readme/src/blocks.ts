@@ -48,7 +48,7 @@ export interface CodeBlock {
   timeoutMs?: number;
 }
 
-export type BlockLanguage = 'ts' | 'js' | 'sh' | 'yaml' | 'json' | 'text';
+export type BlockLanguage = 'ts' | 'js' | 'sh' | 'python' | 'yaml' | 'json' | 'text';
 
 const LANGUAGES: Readonly<Record<string, BlockLanguage>> = {
   ts: 'ts',
@@ -60,6 +60,8 @@ const LANGUAGES: Readonly<Record<string, BlockLanguage>> = {
   sh: 'sh',
   bash: 'sh',
   shell: 'sh',
+  python: 'python',
+  py: 'python',
   yaml: 'yaml',
   yml: 'yaml',
   json: 'json',

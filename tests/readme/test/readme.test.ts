@@ -156,6 +156,24 @@ describe.each([...byReadme.keys()])('%s', (file) => {
           timeout + 10_000,
         );
         break;
+      case 'python':
+        test(
+          `${name}: ${block.mode === 'run' ? 'runs' : 'compiles'} with python3`,
+          () => {
+            const cwd = join(work, `py_${file.replace(/[/.]/g, '_')}_${block.line}`);
+            mkdirSync(cwd, { recursive: true });
+            writeFileSync(join(cwd, 'block.py'), `${block.prelude ?? ''}${block.code}`);
+            const args = block.mode === 'run' ? ['block.py'] : ['-m', 'py_compile', 'block.py'];
+            const result = run('python3', args, cwd, timeout);
+            expect(result.ok, `${blockName(block)} failed: ${result.message}`).toBe(true);
+            outcomes.push({
+              block,
+              outcome: block.mode === 'run' ? 'python run' : 'python compiled only',
+            });
+          },
+          timeout + 10_000,
+        );
+        break;
       case 'yaml':
         test(`${name}: ${block.mode === 'run' ? 'loads as a config' : 'parses'}`, async () => {
           parseYaml(block.code, { strict: true, prettyErrors: true });
