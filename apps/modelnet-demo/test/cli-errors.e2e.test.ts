@@ -230,14 +230,15 @@ describe('a finished run says where everything is; eval writes the pictures and 
         'latest:      log/tiny/epoch_latest.safetensors',
         `evaluate:    pnpm --filter modelnet-demo eval --checkpoint ${best}`,
       ]);
-      // The labelled confusion matrix went to TensorBoard at each evaluation.
+      // The labelled confusion matrix went to TensorBoard at each evaluation, at the iteration
+      // count like the Trainer's val/ scalars (2 epochs of 8 iterations).
       const events = readdirSync(join(dir, 'log', 'tiny'))
         .filter((name) => name.startsWith('events.out.tfevents.'))
         .flatMap((name) => readEventFile(join(dir, 'log', 'tiny', name)));
       const images = events.filter((event) =>
         event.values.some((value) => value.tag === 'val/confusion_matrix'),
       );
-      expect(images.map((event) => event.step)).toEqual([1, 2]);
+      expect(images.map((event) => event.step)).toEqual([8, 16]);
       const evalRun = await cli(dir, 'eval', '--checkpoint', best);
       expect(evalRun.code, evalRun.stderr).toBe(0);
       for (const name of ['confusion.svg', 'confusion.png', 'confusion.csv', 'report.html']) {
