@@ -132,7 +132,6 @@ describe('train on the Trainer: faults', () => {
       const files = writeTextTree(data, {
         classes: { airplane: [4, 2], night_stand: [4, 2] },
         points: 32,
-        normals: true,
       });
       const config = `_base_: ${join(APP_DIR, 'configs', 'default.yaml')}
 dataset:
