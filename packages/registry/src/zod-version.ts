@@ -1,17 +1,28 @@
-import * as z from 'zod';
-
 /** The zod versions this package works with (its peer dependency range). */
 export const ZOD_PEER_RANGE = '^4';
 
 /**
- * The version of the `zod` this package resolves (from zod 4's `core.version`), or `undefined`
- * when it is older than zod 4 or cannot be read. Read through zod's own export, not its
- * package.json, so that this module stays free of Node built-ins (the registry runs in browsers).
+ * The version of the `zod` this package resolves, read from its package.json in Node (through
+ * the built-in module loader, reached without a static import, so that this module stays free of
+ * Node built-ins: the registry runs in browsers, where this returns `undefined`), or `undefined`
+ * when it cannot be read.
  */
 export function resolvedZodVersion(): string | undefined {
-  const version = (z as { core?: { version?: { major: number; minor: number; patch: number } } })
-    .core?.version;
-  return version === undefined ? undefined : `${version.major}.${version.minor}.${version.patch}`;
+  try {
+    const node = (
+      globalThis as {
+        process?: { getBuiltinModule?: (id: string) => unknown };
+      }
+    ).process?.getBuiltinModule?.('module') as
+      | { createRequire(from: string): (id: string) => unknown }
+      | undefined;
+    const pkg = node?.createRequire(import.meta.url)('zod/package.json') as
+      | { version?: string }
+      | undefined;
+    return pkg?.version;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -22,7 +33,7 @@ export function zodSchemaProblem(schema: unknown, where: string): string | undef
   if (typeof schema === 'object' && schema !== null && '_zod' in schema) return undefined;
   const zod3 = typeof schema === 'object' && schema !== null && '_def' in schema;
   const installed = resolvedZodVersion();
-  const versions = `@gorilla-ts/registry needs zod ${ZOD_PEER_RANGE} (peer dependency)${installed === undefined ? '; the zod installed next to it is older than 4' : `; zod ${installed} is installed next to it`}`;
+  const versions = `@gorilla-ts/registry needs zod ${ZOD_PEER_RANGE} (peer dependency)${installed === undefined ? '' : `; zod ${installed} is installed next to it`}`;
   return zod3
     ? `${where}: the schema is a zod 3 schema; ${versions}. Build schemas with zod 4 (npm install zod@${ZOD_PEER_RANGE}, or \`from 'zod/v4'\` on zod 3.25+)`
     : `${where}: schema must be a zod ${ZOD_PEER_RANGE} schema, received ${schema === null ? 'null' : typeof schema}; ${versions}`;
