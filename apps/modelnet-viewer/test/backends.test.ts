@@ -2,7 +2,6 @@
  * The PointNet forward in eval mode gives the same logits on tfjs's wasm backend as on
  * tfjs-node, for a checkpoint trained by the demo CLI and the bundled ModelNet10 shapes.
  */
-import '@tensorflow/tfjs-node';
 import '@tensorflow/tfjs-backend-wasm';
 import { expect, inject, test } from 'vitest';
 import { bundledSamples, classifyOn, maxAbsDifference } from './helpers.js';

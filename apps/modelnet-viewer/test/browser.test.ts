@@ -6,7 +6,6 @@
  * occurred, and that a malformed file gives a message in the page. Screenshots and the
  * measured figures go to test-output/.
  */
-import '@tensorflow/tfjs-node';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';

@@ -1,4 +1,3 @@
-import '@tensorflow/tfjs-node';
 import { readFileSync } from 'node:fs';
 import { CheckpointError } from '@gorilla-ts/train/nn';
 import * as tf from '@tensorflow/tfjs-core';
