@@ -6,6 +6,7 @@ import { dirname } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { BackendError } from '../errors.js';
 import { ensureGradients } from './gradients.js';
+import { withNativeChatterFiltered } from './native-chatter.js';
 
 /** A concrete backend, best first: native GPU, native CPU, WebAssembly, pure JavaScript. */
 export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
@@ -81,7 +82,17 @@ function backendState(): BackendState {
 }
 
 const nodeEnvironment: BackendEnvironment = {
-  importPackage: (packageName) => import(/* @vite-ignore */ packageName),
+  importPackage: async (packageName) => {
+    if (
+      packageName === BACKENDS.tensorflow.packageName ||
+      packageName === BACKENDS['tensorflow-gpu'].packageName
+    ) {
+      // libtensorflow prints its start-up notes while it loads, past TF_CPP_MIN_LOG_LEVEL:
+      // load it synchronously with them filtered (the import below then finds it loaded).
+      withNativeChatterFiltered(() => createRequire(import.meta.url)(packageName));
+    }
+    return import(/* @vite-ignore */ packageName);
+  },
   hasGpu: detectGpu,
 };
 
