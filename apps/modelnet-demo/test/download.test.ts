@@ -22,6 +22,7 @@ import {
   extractZip,
   hasSystemUnzip,
   MODELNET40_ARCHIVE,
+  MODELNET40_FILE_MD5,
   modelNetUrls,
 } from '../src/download/index.js';
 import { writeH5Tree } from './fixtures/modelnet-trees.js';
@@ -38,6 +39,8 @@ interface Mirror {
 
 let tmp: string;
 let zip: Buffer;
+/** The MD5 of each fixture .h5 file: the fixture's stand-in for MODELNET40_FILE_MD5. */
+let fixtureDigests: Record<string, string>;
 let mirror: Mirror;
 const logs: string[] = [];
 const quiet = { write: (chunk: string) => logs.push(chunk) };
@@ -124,6 +127,16 @@ beforeAll(async () => {
   // that a transfer can be cut in the middle.
   const tree = join(tmp, 'tree', 'modelnet40_ply_hdf5_2048');
   await writeH5Tree(tree, { listPrefix: 'data/modelnet40_ply_hdf5_2048/', points: 32 });
+  fixtureDigests = Object.fromEntries(
+    readdirSync(tree)
+      .filter((name) => name.endsWith('.h5'))
+      .map((name) => [
+        name,
+        createHash('md5')
+          .update(readFileSync(join(tree, name)))
+          .digest('hex'),
+      ]),
+  );
   const padding = randomBytes(256 * 1024);
   zip = makeZip([
     { name: 'modelnet40_ply_hdf5_2048/' },
@@ -146,9 +159,37 @@ afterEach(() => {
 });
 
 describe('downloadModelNet', () => {
+  it('checks every unpacked file against the official digests by default; other data is removed, not trained on', async () => {
+    const dest = freshDest();
+    const error = await failure(downloadModelNet({ dest, urls: [mirror.url], progress: quiet }));
+    expect(error.code).toBe('DOWNLOAD_CHECKSUM_MISMATCH');
+    const expected = MODELNET40_FILE_MD5['ply_data_train0.h5'];
+    expect(clean(error.message)).toContain(
+      `The unpacked data is not the official modelnet40_ply_hdf5_2048: ply_data_train0.h5 has MD5 ${fixtureDigests['ply_data_train0.h5']}, ${expected} expected;`,
+    );
+    expect(clean(error.message)).toContain('ply_data_train4.h5 has MD5 none (the file is missing)');
+    expect(clean(error.message)).toMatch(
+      /The archive and <tmp>\/dest-\d+\/modelnet40_ply_hdf5_2048 were removed\. Try another mirror \(MODELNET_URLS\), or, for an archive of your own, pass its --sha256\.$/,
+    );
+    expect(readdirSync(dest)).toEqual([]);
+  });
+
+  it("an archive SHA-256 replaces the file digests (an archive of the user's own)", async () => {
+    const dest = freshDest();
+    const sha256 = createHash('sha256').update(zip).digest('hex');
+    const result = await downloadModelNet({ dest, urls: [mirror.url], progress: quiet, sha256 });
+    expect(result.skipped).toBe(false);
+    expect(existsSync(join(result.dataRoot, 'ply_data_train0.h5'))).toBe(true);
+  });
+
   it('downloads, checks, unpacks into <dest>/modelnet40_ply_hdf5_2048, then skips next time', async () => {
     const dest = freshDest();
-    const result = await downloadModelNet({ dest, urls: [mirror.url], progress: quiet });
+    const result = await downloadModelNet({
+      fileDigests: fixtureDigests,
+      dest,
+      urls: [mirror.url],
+      progress: quiet,
+    });
     expect(result).toEqual({
       dataRoot: join(dest, 'modelnet40_ply_hdf5_2048'),
       skipped: false,
@@ -160,7 +201,12 @@ describe('downloadModelNet', () => {
     const train = await ModelNetH5.load({ dataRoot: result.dataRoot });
     expect([train.length, train.numPoints]).toEqual([9, 32]);
     expect(logs.join('')).toContain('100.0%');
-    const again = await downloadModelNet({ dest, urls: [mirror.url], progress: quiet });
+    const again = await downloadModelNet({
+      fileDigests: fixtureDigests,
+      dest,
+      urls: [mirror.url],
+      progress: quiet,
+    });
     expect(again).toEqual({ dataRoot: result.dataRoot, skipped: true });
     expect(mirror.requests).toHaveLength(1);
   });
@@ -171,6 +217,7 @@ describe('downloadModelNet', () => {
     const half = 100_000;
     writeFileSync(join(dest, `${MODELNET40_ARCHIVE}.part`), zip.subarray(0, half));
     const result = await downloadModelNet({
+      fileDigests: fixtureDigests,
       dest,
       urls: [mirror.url],
       progress: false,
@@ -186,6 +233,7 @@ describe('downloadModelNet', () => {
     mirror.mode = 'cut-first';
     const dest = freshDest();
     const result = await downloadModelNet({
+      fileDigests: fixtureDigests,
       dest,
       urls: [mirror.url],
       progress: quiet,
@@ -211,14 +259,26 @@ describe('downloadModelNet', () => {
     const dest = freshDest();
     mkdirSync(dest, { recursive: true });
     writeFileSync(join(dest, `${MODELNET40_ARCHIVE}.part`), Buffer.from('garbage that must go'));
-    await downloadModelNet({ dest, urls: [mirror.url], progress: false, keepArchive: true });
+    await downloadModelNet({
+      fileDigests: fixtureDigests,
+      dest,
+      urls: [mirror.url],
+      progress: false,
+      keepArchive: true,
+    });
     expect(readFileSync(join(dest, MODELNET40_ARCHIVE)).equals(zip)).toBe(true);
   });
 
   it('fails on a size mismatch with the expected size, and removes the .part file', async () => {
     const dest = freshDest();
     const error = await failure(
-      downloadModelNet({ dest, urls: [mirror.url], progress: false, expectedSize: zip.length + 1 }),
+      downloadModelNet({
+        fileDigests: fixtureDigests,
+        dest,
+        urls: [mirror.url],
+        progress: false,
+        expectedSize: zip.length + 1,
+      }),
     );
     expect(error.code).toBe('DOWNLOAD_SIZE_MISMATCH');
     expect(error.attempts.map((attempt) => attempt.kind)).toEqual(['size-mismatch']);
@@ -234,7 +294,14 @@ describe('downloadModelNet', () => {
     mirror.mode = 'always-cut';
     const dest = freshDest();
     const error = await failure(
-      downloadModelNet({ dest, urls: [mirror.url], progress: false, retries: 1, retryDelayMs: 0 }),
+      downloadModelNet({
+        fileDigests: fixtureDigests,
+        dest,
+        urls: [mirror.url],
+        progress: false,
+        retries: 1,
+        retryDelayMs: 0,
+      }),
     );
     expect(error.code).toBe('DOWNLOAD_INCOMPLETE');
     expect(mirror.requests).toHaveLength(2);
@@ -248,7 +315,12 @@ describe('downloadModelNet', () => {
     );
     // The next run resumes it.
     mirror.mode = 'ok';
-    const result = await downloadModelNet({ dest, urls: [mirror.url], progress: false });
+    const result = await downloadModelNet({
+      fileDigests: fixtureDigests,
+      dest,
+      urls: [mirror.url],
+      progress: false,
+    });
     expect(result.resumedFrom).toBe(part);
   });
 
@@ -256,6 +328,7 @@ describe('downloadModelNet', () => {
     mirror.mode = 'stall';
     const error = await failure(
       downloadModelNet({
+        fileDigests: fixtureDigests,
         dest: freshDest(),
         urls: [mirror.url],
         progress: false,
@@ -274,6 +347,7 @@ describe('downloadModelNet', () => {
     const missing = mirror.url.replace(MODELNET40_ARCHIVE, 'gone.zip');
     const dead = `http://127.0.0.1:${await closedPort()}/${MODELNET40_ARCHIVE}`;
     const result = await downloadModelNet({
+      fileDigests: fixtureDigests,
       dest,
       urls: [dead, missing, mirror.url],
       progress: quiet,
@@ -288,7 +362,9 @@ describe('downloadModelNet', () => {
     const dest = freshDest();
     const ports = [await closedPort(), await closedPort()];
     const urls = ports.map((port) => `http://127.0.0.1:${port}/${MODELNET40_ARCHIVE}`);
-    const error = await failure(downloadModelNet({ dest, urls, progress: false }));
+    const error = await failure(
+      downloadModelNet({ fileDigests: fixtureDigests, dest, urls, progress: false }),
+    );
     expect(error.code).toBe('DOWNLOAD_OFFLINE');
     expect(error.attempts.map((attempt) => attempt.kind)).toEqual(['unreachable', 'unreachable']);
     const message = clean(error.message.replaceAll(dest, '<dest>'))
@@ -312,7 +388,12 @@ describe('downloadModelNet', () => {
   it('only HTTP errors: DOWNLOAD_FAILED, with the same help', async () => {
     mirror.mode = 'not-found';
     const error = await failure(
-      downloadModelNet({ dest: freshDest(), urls: [mirror.url], progress: false }),
+      downloadModelNet({
+        fileDigests: fixtureDigests,
+        dest: freshDest(),
+        urls: [mirror.url],
+        progress: false,
+      }),
     );
     expect(error.code).toBe('DOWNLOAD_FAILED');
     expect(error.message).toContain('To install ModelNet40 by hand');
@@ -323,6 +404,7 @@ describe('downloadModelNet', () => {
     mkdirSync(dest, { recursive: true });
     writeFileSync(join(dest, MODELNET40_ARCHIVE), zip);
     const result = await downloadModelNet({
+      fileDigests: fixtureDigests,
       dest,
       urls: ['http://unused.invalid/x.zip'],
       fetch: refuse,
@@ -352,6 +434,7 @@ describe('SHA-256 of the archive', () => {
     mirror.mode = 'cut-first';
     const dest = freshDest();
     const result = await downloadModelNet({
+      fileDigests: fixtureDigests,
       dest,
       urls: [mirror.url],
       progress: quiet,
@@ -368,7 +451,13 @@ describe('SHA-256 of the archive', () => {
     const dest = freshDest();
     const wrong = 'ab'.repeat(32);
     const error = await failure(
-      downloadModelNet({ dest, urls: [mirror.url], progress: quiet, sha256: wrong }),
+      downloadModelNet({
+        fileDigests: fixtureDigests,
+        dest,
+        urls: [mirror.url],
+        progress: quiet,
+        sha256: wrong,
+      }),
     );
     expect(error.code).toBe('DOWNLOAD_CHECKSUM_MISMATCH');
     expect(clean(error.message)).toContain(
@@ -384,7 +473,12 @@ describe('SHA-256 of the archive', () => {
     damaged[damaged.length - 100] = damaged[damaged.length - 100]! ^ 0xff;
     writeFileSync(join(dest, MODELNET40_ARCHIVE), damaged);
     const error = await failure(
-      downloadModelNet({ dest, progress: quiet, env: { MODELNET_SHA256: digest() } }),
+      downloadModelNet({
+        fileDigests: fixtureDigests,
+        dest,
+        progress: quiet,
+        env: { MODELNET_SHA256: digest() },
+      }),
     );
     expect(error.code).toBe('DOWNLOAD_CHECKSUM_MISMATCH');
     expect(clean(error.message)).toMatch(
@@ -398,6 +492,7 @@ describe('SHA-256 of the archive', () => {
     let fetched = 0;
     const error = await failure(
       downloadModelNet({
+        fileDigests: fixtureDigests,
         dest: freshDest(),
         urls: [`http://modelnet.example.invalid/${MODELNET40_ARCHIVE}`],
         progress: quiet,
@@ -416,12 +511,24 @@ describe('SHA-256 of the archive', () => {
   });
 
   it('http:// on this machine only warns; a malformed digest is refused', async () => {
-    await downloadModelNet({ dest: freshDest(), urls: [mirror.url], progress: quiet, env: {} });
+    await downloadModelNet({
+      fileDigests: fixtureDigests,
+      dest: freshDest(),
+      urls: [mirror.url],
+      progress: quiet,
+      env: {},
+    });
     expect(clean(logs.join(''))).toContain(
       'WARNING: <mirror>/modelnet40_ply_hdf5_2048.zip is plain http:// and no SHA-256 is known',
     );
     const error = await failure(
-      downloadModelNet({ dest: freshDest(), urls: [mirror.url], progress: quiet, sha256: 'abc' }),
+      downloadModelNet({
+        fileDigests: fixtureDigests,
+        dest: freshDest(),
+        urls: [mirror.url],
+        progress: quiet,
+        sha256: 'abc',
+      }),
     );
     expect(error.message).toBe(
       "The SHA-256 'abc' is not 64 hexadecimal digits (from the sha256 option).",

@@ -24,6 +24,7 @@ export {
   downloadModelNet,
   isModelNetH5Complete,
   MODELNET40_ARCHIVE,
+  MODELNET40_FILE_MD5,
   MODELNET40_FOLDER,
   MODELNET40_SHA256,
   manualInstallHelp,

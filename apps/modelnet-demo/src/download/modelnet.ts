@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { DownloadError, MirrorError, type MirrorFailure } from './errors.js';
@@ -23,10 +24,28 @@ export const DEFAULT_MODELNET40_URLS: readonly string[] = [
 /**
  * The SHA-256 of the official `modelnet40_ply_hdf5_2048.zip`, checked on every download when
  * known. `undefined`: it could not be established where this was written (no internet access to
- * fetch the archive once); until it is filled in, pass `sha256` (`--sha256`, `MODELNET_SHA256`)
- * to have the download checked. Only the size (Content-Length) is checked without it.
+ * fetch the archive once). Without an archive digest, the unpacked files are checked against
+ * {@link MODELNET40_FILE_MD5}; pass `sha256` (`--sha256`, `MODELNET_SHA256`) to check the
+ * archive itself while it downloads.
  */
 export const MODELNET40_SHA256: string | undefined = undefined;
+
+/**
+ * The MD5 of each HDF5 file in the official archive, as published with the data set's
+ * loaders (torchvision-style `ModelNet40` classes; several independent copies agree). Checked
+ * after unpacking whenever no archive SHA-256 was checked, so a download from any mirror is
+ * verified file by file. MD5 is broken for collisions, not for second preimages: nobody can
+ * make a different file with one of these fixed digests.
+ */
+export const MODELNET40_FILE_MD5: Readonly<Record<string, string>> = {
+  'ply_data_train0.h5': '3176385ffc31a7b6b5af22191fd920d1',
+  'ply_data_train1.h5': 'e3f613fb500559403b34925112754dc4',
+  'ply_data_train2.h5': '0c56e233a090ff87c3049d4ce08e7d8b',
+  'ply_data_train3.h5': '9d2af465adfa33a3285c369f3ca66c45',
+  'ply_data_train4.h5': 'dff38de489b2c41bfaeded86c2208984',
+  'ply_data_test0.h5': 'e9732e6d83b09e79e9a7617df058adee',
+  'ply_data_test1.h5': 'aba4b12a67c34391cc3c015a6f08ed4b',
+};
 
 /** Options of {@link downloadModelNet}. */
 export interface DownloadModelNetOptions {
@@ -47,6 +66,12 @@ export interface DownloadModelNetOptions {
    * Plain `http://` mirrors are refused without one (loopback addresses only get a warning).
    */
   sha256?: string;
+  /**
+   * The MD5 each unpacked file must have (file name to 32 hex digits); `false` checks none.
+   * Defaults to {@link MODELNET40_FILE_MD5} when no archive SHA-256 is checked, else none (the
+   * archive's digest already fixes every byte, and lets a custom archive through).
+   */
+  fileDigests?: Readonly<Record<string, string>> | false;
   /** Download and unpack even when the data is already there. Defaults to `false`. */
   force?: boolean;
   /** Keep the zip after unpacking. Defaults to `false`. */
@@ -173,6 +198,21 @@ export async function downloadModelNet(
       `${archive} did not unpack to a complete ${MODELNET40_FOLDER} folder (shape_names.txt, train_files.txt, test_files.txt and the .h5 files they list) in ${dest}. Delete the zip and run again, or:\n${manualInstallHelp(dest)}`,
     );
   }
+  const fileDigests = options.fileDigests ?? (sha256 === undefined ? MODELNET40_FILE_MD5 : false);
+  if (fileDigests !== false) {
+    log(`Checking the unpacked files against their published digests ...`);
+    const wrong = await mismatchedFiles(dataRoot, fileDigests);
+    if (wrong.length > 0) {
+      // Not the official data: nothing of it stays where a training run would read it.
+      await rm(dataRoot, { recursive: true, force: true });
+      await rm(archive, { force: true });
+      throw new DownloadError(
+        'DOWNLOAD_CHECKSUM_MISMATCH',
+        `The unpacked data is not the official ${MODELNET40_FOLDER}: ${wrong.map((file) => `${file.name} has MD5 ${file.actual}, ${file.expected} expected`).join('; ')}. ` +
+          `The archive and ${dataRoot} were removed. Try another mirror (MODELNET_URLS), or, for an archive of your own, pass its --sha256.`,
+      );
+    }
+  }
   if (!options.keepArchive) await rm(archive, { force: true });
   log(`ModelNet40 is ready in ${dataRoot}.`);
   return { dataRoot, skipped: false, ...result };
@@ -237,6 +277,31 @@ async function fetchFromMirrors(
 }
 
 /** The digest to check: the option, else `MODELNET_SHA256`, else the built-in one; validated. */
+/** The files of `dataRoot` whose MD5 differs from `digests` (a missing file counts). */
+async function mismatchedFiles(
+  dataRoot: string,
+  digests: Readonly<Record<string, string>>,
+): Promise<{ name: string; expected: string; actual: string }[]> {
+  const wrong: { name: string; expected: string; actual: string }[] = [];
+  for (const [name, expected] of Object.entries(digests)) {
+    let actual: string;
+    try {
+      actual = await md5OfFile(join(dataRoot, name));
+    } catch {
+      actual = 'none (the file is missing)';
+    }
+    if (actual !== expected.toLowerCase())
+      wrong.push({ name, expected: expected.toLowerCase(), actual });
+  }
+  return wrong;
+}
+
+async function md5OfFile(path: string): Promise<string> {
+  const hash = createHash('md5');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
 function expectedDigest(options: DownloadModelNetOptions): string | undefined {
   const env = options.env ?? process.env;
   const given = options.sha256 ?? (env.MODELNET_SHA256?.trim() || undefined) ?? MODELNET40_SHA256;
