@@ -56,7 +56,11 @@ const demoRuns = curves(demo);
 const torchSeeds = [...curves(torch).get('pytorch').values()];
 const bestSoFar = (values) => {
   let best = -Infinity;
-  return values.map((value) => (value === undefined ? undefined : (best = Math.max(best, value))));
+  return values.map((value) => {
+    if (value === undefined) return undefined;
+    best = Math.max(best, value);
+    return best;
+  });
 };
 
 const W = 1100;
@@ -73,13 +77,15 @@ const esc = (text) => text.replaceAll('&', '&amp;').replaceAll('<', '&lt;');
 const parts = [];
 parts.push(
   `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="DejaVu Sans, Arial, sans-serif">`,
+  '<title>ModelNet10 test accuracy per epoch and best so far: this demo on the Trainer, the previous loop, PyTorch</title>',
   `<rect width="${W}" height="${H}" fill="white"/>`,
   `<text x="${W / 2}" y="26" text-anchor="middle" font-size="17" font-weight="bold">ModelNet10, PointNet (vanilla), the seed's recipe: this demo on the Trainer vs the previous loop vs PyTorch</text>`,
 );
 
 for (const p of panels) {
   const xOf = (epoch) => p.x + ((epoch - 1) / 19) * panel.w;
-  const yOf = (acc) => panel.top + panel.h - ((Math.max(acc, p.min) - p.min) / (max - p.min)) * panel.h;
+  const yOf = (acc) =>
+    panel.top + panel.h - ((Math.max(acc, p.min) - p.min) / (max - p.min)) * panel.h;
   parts.push(
     `<text x="${p.x + panel.w / 2}" y="${panel.top - 10}" text-anchor="middle" font-size="14">${esc(p.title)}</text>`,
   );
@@ -100,7 +106,9 @@ for (const p of panels) {
   );
   const path = (values, style) => {
     const points = values
-      .map((value, epoch) => (value === undefined ? undefined : `${xOf(epoch).toFixed(1)},${yOf(value).toFixed(1)}`))
+      .map((value, epoch) =>
+        value === undefined ? undefined : `${xOf(epoch).toFixed(1)},${yOf(value).toFixed(1)}`,
+      )
       .filter((point) => point !== undefined);
     return `<polyline points="${points.join(' ')}" fill="none" ${style}/>`;
   };
@@ -123,7 +131,12 @@ for (const p of panels) {
   // This demo on the Trainer.
   const [current, before] = [...demoRuns.keys()];
   for (const [seed, values] of demoRuns.get(before)) {
-    parts.push(path(p.transform(values), `stroke="${colours[seed]}" stroke-width="1.2" stroke-dasharray="5 4" stroke-opacity="0.7"`));
+    parts.push(
+      path(
+        p.transform(values),
+        `stroke="${colours[seed]}" stroke-width="1.2" stroke-dasharray="5 4" stroke-opacity="0.7"`,
+      ),
+    );
   }
   for (const [seed, values] of demoRuns.get(current)) {
     parts.push(path(p.transform(values), `stroke="${colours[seed]}" stroke-width="2"`));
@@ -147,9 +160,21 @@ for (const p of panels) {
 const legendY = 450;
 const legend = [
   ['line', '#555', 3, '', 'PyTorch 2.11, same recipe, mean of 16 seeds (band: min-max)'],
-  ['line', '#1f77b4', 2, '', 'this demo on Trainer.fromConfig, seeds 0 / 1 / 2 (blue / red / green)'],
+  [
+    'line',
+    '#1f77b4',
+    2,
+    '',
+    'this demo on Trainer.fromConfig, seeds 0 / 1 / 2 (blue / red / green)',
+  ],
   ['line', '#1f77b4', 1.2, '5 4', 'the same, before the one-generator change (other data orders)'],
-  ['box', '#1f77b4', 1.5, '', "the previous hand-written loop (README table's epochs; left panel only)"],
+  [
+    'box',
+    '#1f77b4',
+    1.5,
+    '',
+    "the previous hand-written loop (README table's epochs; left panel only)",
+  ],
 ];
 for (const [i, [kind, colour, width, dash, label]] of legend.entries()) {
   const x = 70 + (i % 2) * 540;
@@ -159,7 +184,9 @@ for (const [i, [kind, colour, width, dash, label]] of legend.entries()) {
       `<line x1="${x}" x2="${x + 34}" y1="${y}" y2="${y}" stroke="${colour}" stroke-width="${width}" stroke-dasharray="${dash}"/>`,
     );
   } else {
-    parts.push(`<rect x="${x + 13}" y="${y - 3.5}" width="7" height="7" fill="white" stroke="${colour}" stroke-width="1.5"/>`);
+    parts.push(
+      `<rect x="${x + 13}" y="${y - 3.5}" width="7" height="7" fill="white" stroke="${colour}" stroke-width="1.5"/>`,
+    );
   }
   parts.push(`<text x="${x + 42}" y="${y + 4}" font-size="12">${esc(label)}</text>`);
 }
@@ -171,6 +198,14 @@ parts.push(
 const svg = parts.join('\n');
 mkdirSync(out, { recursive: true });
 writeFileSync(join(out, 'modelnet10-curves.svg'), svg);
-const png = new Resvg(svg, { font: { loadSystemFonts: true }, fitTo: { mode: 'original' } }).render().asPng();
+const png = new Resvg(svg, { font: { loadSystemFonts: true }, fitTo: { mode: 'original' } })
+  .render()
+  .asPng();
 writeFileSync(join(out, 'modelnet10-curves.png'), png);
-console.log(JSON.stringify({ svg: 'docs/modelnet10-curves.svg', png: 'docs/modelnet10-curves.png', bytes: png.length }));
+console.log(
+  JSON.stringify({
+    svg: 'docs/modelnet10-curves.svg',
+    png: 'docs/modelnet10-curves.png',
+    bytes: png.length,
+  }),
+);
