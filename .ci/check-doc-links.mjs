@@ -7,7 +7,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 
 const site = resolve(process.argv[2] ?? 'docs/api');
 if (!existsSync(join(site, 'index.html'))) {
-  console.error(`check-doc-links: ${site}/index.html not found; run pnpm docs first`);
+  console.error(`check-doc-links: ${site}/index.html not found; run pnpm run docs first`);
   process.exit(2);
 }
 const pages = [];
