@@ -216,10 +216,15 @@ async function hashFile(path: string, length: number, hash: Hash): Promise<Hash>
   return hash;
 }
 
-/** The SHA-256 of a whole file, as 64 lowercase hex digits. */
-export async function sha256OfFile(path: string): Promise<string> {
+/** The digest of a whole file with `algorithm` (`sha256`, `md5`, ...), as lowercase hex. */
+export async function digestOfFile(path: string, algorithm: string): Promise<string> {
   const { size } = await stat(path);
-  return (await hashFile(path, size, createHash('sha256'))).digest('hex');
+  return (await hashFile(path, size, createHash(algorithm))).digest('hex');
+}
+
+/** The SHA-256 of a whole file, as 64 lowercase hex digits. */
+export function sha256OfFile(path: string): Promise<string> {
+  return digestOfFile(path, 'sha256');
 }
 
 async function checkDigest(partPath: string, expected: string): Promise<void> {

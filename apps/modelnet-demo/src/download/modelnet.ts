@@ -1,10 +1,9 @@
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { DownloadError, MirrorError, type MirrorFailure } from './errors.js';
 import { type Extractor, extractZip } from './extract.js';
-import { downloadToFile, type FetchLike, sha256OfFile } from './fetch-file.js';
+import { digestOfFile, downloadToFile, type FetchLike, sha256OfFile } from './fetch-file.js';
 import { createProgressBar, type ProgressStream } from './progress.js';
 
 /** The folder the ModelNet40 archive unpacks to. */
@@ -276,7 +275,6 @@ async function fetchFromMirrors(
   throw mirrorsFailed(failures, dest);
 }
 
-/** The digest to check: the option, else `MODELNET_SHA256`, else the built-in one; validated. */
 /** The files of `dataRoot` whose MD5 differs from `digests` (a missing file counts). */
 async function mismatchedFiles(
   dataRoot: string,
@@ -286,7 +284,7 @@ async function mismatchedFiles(
   for (const [name, expected] of Object.entries(digests)) {
     let actual: string;
     try {
-      actual = await md5OfFile(join(dataRoot, name));
+      actual = await digestOfFile(join(dataRoot, name), 'md5');
     } catch {
       actual = 'none (the file is missing)';
     }
@@ -296,12 +294,7 @@ async function mismatchedFiles(
   return wrong;
 }
 
-async function md5OfFile(path: string): Promise<string> {
-  const hash = createHash('md5');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
+/** The digest to check: the option, else `MODELNET_SHA256`, else the built-in one; validated. */
 function expectedDigest(options: DownloadModelNetOptions): string | undefined {
   const env = options.env ?? process.env;
   const given = options.sha256 ?? (env.MODELNET_SHA256?.trim() || undefined) ?? MODELNET40_SHA256;
