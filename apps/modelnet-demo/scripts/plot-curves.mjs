@@ -141,16 +141,12 @@ for (const p of panels) {
   for (const [seed, values] of demoRuns.get(current)) {
     parts.push(path(p.transform(values), `stroke="${colours[seed]}" stroke-width="2"`));
   }
-  // The previous loop: its table's epochs only.
+  // The previous loop: its table's epochs only, so only per epoch (best-so-far needs every epoch).
+  if (p.transform === bestSoFar) continue;
   for (const [seed, row] of PREVIOUS_LOOP.seeds.entries()) {
-    const sparse = [];
-    for (const [i, epoch] of PREVIOUS_LOOP.epochs.entries()) sparse[epoch] = row[i];
-    const shown = p.transform === bestSoFar ? undefined : sparse;
-    if (shown === undefined) continue; // best-so-far needs every epoch; the table has 9 of 20
-    for (const [epoch, value] of shown.entries()) {
-      if (value === undefined) continue;
+    for (const [i, epoch] of PREVIOUS_LOOP.epochs.entries()) {
       parts.push(
-        `<rect x="${xOf(epoch) - 3.5}" y="${yOf(value) - 3.5}" width="7" height="7" fill="white" stroke="${colours[seed]}" stroke-width="1.5"/>`,
+        `<rect x="${xOf(epoch) - 3.5}" y="${yOf(row[i]) - 3.5}" width="7" height="7" fill="white" stroke="${colours[seed]}" stroke-width="1.5"/>`,
       );
     }
   }
