@@ -42,9 +42,11 @@ beforeAll(() => {
   }
 }, 120_000);
 
+// The scratch projects hold several npm installs (tfjs-node's native library among them): removing
+// them took over 10 s (vitest's default hook limit) on CI's 2 cores with two CPU burners beside it.
 afterAll(() => {
   rmSync(work, { recursive: true, force: true });
-});
+}, 300_000);
 
 function emptyProject(name: string, type: 'module' | 'commonjs' = 'module'): string {
   const dir = join(work, name);
