@@ -4,7 +4,7 @@
  * temporary file and the rename leaves nothing behind once the next run starts.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -13,8 +13,11 @@ import {
   checkCheckpointConfig,
   DataLoader,
   findCodeInConfig,
+  Linear,
   readCheckpoint,
   removeStaleTemporaries,
+  Sequential,
+  saveCheckpoint,
 } from '../src/index.js';
 import { tempDir, useCpu } from './fixtures/trainer/toy.js';
 import { BACKEND_HOOK_TIMEOUT } from './train1-helpers.js';
@@ -200,4 +203,51 @@ describe('temporary checkpoint files (real processes, fault injected mid-write)'
     writeFileSync(join(dir, names[0]!), 'x');
     expect(removeStaleTemporaries(dir, { rank: 1 })).toEqual([]);
   });
+
+  test('a PyTorch export killed before its rename leaves the previous export whole and a temporary the next start removes', async () => {
+    const dir = join(work.dir, 'export-fault');
+    const source = join(dir, 'source.safetensors');
+    await saveCheckpoint({
+      filename: source,
+      model: new Sequential({ layers: [new Linear({ inFeatures: 3, outFeatures: 2 })] }),
+      rank: 0,
+    });
+    // The export runs in a child (the built package) that SIGKILLs itself at the fault point.
+    const exporter = `
+      const { exportForPytorch } = await import(${JSON.stringify(
+        pathToFileURL(fileURLToPath(new URL('../dist/index.js', import.meta.url))).href,
+      )});
+      await exportForPytorch(process.argv[1], process.argv[2]);`;
+    const exportOnce = (fault?: string) =>
+      new Promise<{ code: number | null; signal: string | null; stderr: string }>(
+        (resolve, reject) => {
+          const env: NodeJS.ProcessEnv = { ...process.env };
+          delete env.GORILLA_FAULT;
+          if (fault !== undefined) env.GORILLA_FAULT = fault;
+          const child = spawn(
+            process.execPath,
+            ['--input-type=module', '-e', exporter, source, join(dir, 'weights.safetensors')],
+            { env, stdio: ['ignore', 'ignore', 'pipe'] },
+          );
+          let stderr = '';
+          child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+          child.on('error', reject);
+          child.on('exit', (code, signal) => resolve({ code, signal, stderr }));
+        },
+      );
+    const first = await exportOnce();
+    expect(first.code, first.stderr).toBe(0);
+    const exported = readFileSync(join(dir, 'weights.safetensors'));
+    const killed = await exportOnce('checkpoint-after-temp-write');
+    expect(killed.signal, killed.stderr).toBe('SIGKILL');
+    // The destination is the first export, byte for byte; the killed write is a temporary that
+    // was written and fsynced in full, named so that removeStaleTemporaries recognises it.
+    expect(readFileSync(join(dir, 'weights.safetensors')).equals(exported)).toBe(true);
+    const left = temporaries(dir);
+    expect(left).toHaveLength(1);
+    expect(left[0]).toMatch(/^\.weights\.safetensors\.\d+\.[0-9a-f]{8}\.tmp$/);
+    expect(statSync(join(dir, left[0]!)).size).toBe(exported.byteLength);
+    expect(removeStaleTemporaries(dir, { rank: 0 })).toEqual([join(dir, left[0]!)]);
+    expect(temporaries(dir)).toEqual([]);
+  }, 60_000);
 });

@@ -94,13 +94,33 @@ export async function saveCheckpoint(options: SaveCheckpointOptions): Promise<st
   for (const [name, tensor] of tensors) entries.push([name, await toEntry(filename, name, tensor)]);
   const { head, chunks } = encodeSafetensors(entries, metadata);
 
+  await writeFileAtomically(filename, [head, ...chunks], 'checkpoint');
+  return filename;
+}
+
+/**
+ * Writes `chunks` to `filename` atomically: a temporary file in the same directory
+ * ({@link temporaryName}), fsync, rename, then fsync of the directory, so a crash never leaves a
+ * half-written file under `filename` and a kill leaves at most a temporary that
+ * {@link removeStaleTemporaries} recognises. The fault point `checkpoint-after-temp-write` sits
+ * between the fsync and the rename.
+ *
+ * @param what - how the error names the file (`Cannot write checkpoint '...'`).
+ * @throws {@link CheckpointError} `CHECKPOINT_WRITE_FAILED` (the temporary file is removed).
+ * @internal The one atomic writer of this package (checkpoints, PyTorch exports).
+ */
+export async function writeFileAtomically(
+  filename: string,
+  chunks: readonly Uint8Array[],
+  what: string,
+): Promise<void> {
   const directory = dirname(filename);
   const temporary = join(directory, temporaryName(basename(filename)));
   try {
     await mkdir(directory, { recursive: true });
     const handle = await open(temporary, 'w');
     try {
-      for (const chunk of [head, ...chunks]) await writeAll(handle, chunk);
+      for (const chunk of chunks) await writeAll(handle, chunk);
       await handle.sync();
     } finally {
       await handle.close();
@@ -112,12 +132,11 @@ export async function saveCheckpoint(options: SaveCheckpointOptions): Promise<st
     throw new CheckpointError(
       'CHECKPOINT_WRITE_FAILED',
       filename,
-      `Cannot write checkpoint '${filename}': ${(error as Error).message}`,
+      `Cannot write ${what} '${filename}': ${(error as Error).message}`,
       { cause: error },
     );
   }
   await syncDirectory(directory);
-  return filename;
 }
 
 /**

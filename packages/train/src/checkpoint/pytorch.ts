@@ -1,9 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { CheckpointError } from '../errors.js';
 import type { Module } from '../nn/module.js';
-import { OPTIMIZER_PREFIX, readCheckpointFile } from './checkpoint.js';
+import { OPTIMIZER_PREFIX, readCheckpointFile, writeFileAtomically } from './checkpoint.js';
 import { toEntry } from './convert.js';
 import { type KeyMapOptions, mapKeys } from './key-map.js';
 import { encodeSafetensors, type SafetensorsEntry, type SafetensorsTensor } from './safetensors.js';
@@ -75,7 +73,7 @@ export async function exportForPytorch(
     widen(entry),
   ]);
   const { head, chunks } = encodeSafetensors(entries, { format: 'pt' });
-  await writeAtomically(target, [head, ...chunks]);
+  await writeFileAtomically(target, [head, ...chunks], 'PyTorch weights');
   return { filename: target, names: entries.map(([name]) => name), dropped };
 }
 
@@ -95,37 +93,4 @@ function widen(entry: SafetensorsEntry): SafetensorsEntry {
           (data as Uint8Array).buffer.slice(data.byteOffset, data.byteOffset + data.byteLength),
         );
   return { dtype: 'I64', shape: entry.shape, data: BigInt64Array.from(ints, (v) => BigInt(v)) };
-}
-
-async function writeAtomically(filename: string, chunks: readonly Uint8Array[]): Promise<void> {
-  const directory = dirname(filename);
-  const temporary = join(
-    directory,
-    `.${basename(filename)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
-  );
-  try {
-    await mkdir(directory, { recursive: true });
-    const handle = await open(temporary, 'w');
-    try {
-      for (const chunk of chunks) {
-        let offset = 0;
-        while (offset < chunk.byteLength) {
-          const { bytesWritten } = await handle.write(chunk, offset, chunk.byteLength - offset);
-          offset += bytesWritten;
-        }
-      }
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temporary, filename);
-  } catch (error) {
-    await rm(temporary, { force: true }).catch(() => undefined);
-    throw new CheckpointError(
-      'CHECKPOINT_WRITE_FAILED',
-      filename,
-      `Cannot write '${filename}': ${(error as Error).message}`,
-      { cause: error },
-    );
-  }
 }
