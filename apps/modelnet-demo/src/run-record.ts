@@ -8,6 +8,15 @@ export interface BestEpoch {
   epoch: number;
 }
 
+/** Options of {@link RunRecordHook}. */
+export interface RunRecordHookOptions {
+  /**
+   * Called when the best epoch is taken from the `meta` of a checkpoint of the previous demo loop
+   * (one without hook states), so that the hook linking `epoch_best` can start from it too.
+   */
+  onBestFromMeta?: (best: BestEpoch) => void;
+}
+
 /**
  * The demo's record of a run, beside the Trainer's own hooks: the best validation accuracy and
  * its epoch (logged after each evaluation, kept across `--resume`), the epoch's numbers in every
@@ -25,9 +34,11 @@ export class RunRecordHook extends HookBase {
   #epochLoss = Number.NaN;
   #epochStart = 0;
   #runStart = 0;
+  readonly #onBestFromMeta: ((best: BestEpoch) => void) | undefined;
 
-  constructor() {
+  constructor(options: RunRecordHookOptions = {}) {
     super({ name: 'RunRecordHook' }, 'LOW');
+    this.#onBestFromMeta = options.onBestFromMeta;
   }
 
   override beforeRun(trainer: TrainerContext): void {
@@ -90,13 +101,15 @@ export class RunRecordHook extends HookBase {
 
   /**
    * A checkpoint of the previous demo loop (before it ran on the Trainer) has no hook states:
-   * its `meta` still says which epoch was best, so the record continues from there.
+   * its `meta` still says which epoch was best, so the record continues from there (and
+   * `onBestFromMeta` hands that best on).
    */
   override afterLoadCheckpoint(_trainer: TrainerContext, checkpoint: ResumeResult): void {
     if (this.#best !== undefined) return;
     const { bestAccuracy, bestEpoch } = checkpoint.meta;
     if (typeof bestAccuracy === 'number' && Number.isInteger(bestEpoch)) {
       this.#best = { accuracy: bestAccuracy, epoch: bestEpoch as number };
+      this.#onBestFromMeta?.({ ...this.#best });
     }
   }
 

@@ -218,7 +218,15 @@ export async function doTrain(
       evaluator,
       // The labelled confusion matrix in TensorBoard's Images tab, through the run's writer.
       hooks: [
-        new RunRecordHook(),
+        new RunRecordHook({
+          // A checkpoint of the previous loop holds no CheckpointHook state: without the best
+          // epoch from its meta, the first resumed epoch would replace epoch_best even when worse.
+          onBestFromMeta: ({ accuracy, epoch }) =>
+            trainer.hooks.get('CheckpointHook')?.loadStateDict?.({
+              kept: [],
+              best: { value: accuracy, iter: epoch * itersPerEpoch },
+            }),
+        }),
         new ConfusionImageHook(evaluator, () => {
           const hook = trainer.hooks.get('TensorBoardHook');
           return hook instanceof TensorBoardHook ? hook.writer : undefined;
