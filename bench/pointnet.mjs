@@ -60,7 +60,10 @@
 // samples/s = processes × batch / median step, peak resident memory from
 // process.resourceUsage().maxRSS or Python's getrusage, per process and summed over processes,
 // with the file-backed (shared library) part of a tfjs process's resident memory, tensors left
-// per step, /proc/loadavg before and after), then one line per ratio (`"kind":"ratio"`) with its
+// per step, /proc/loadavg before and after, the 10th and 90th percentile step times; for the
+// data-parallel lines `allReduceSplitMs`: the all-reduce phase split, step by step on a clock the
+// processes share, into waiting for the last rank to finish its compute and the collective after
+// it did), then one line per ratio (`"kind":"ratio"`) with its
 // target and whether it is met. Progress and diagnostics go to stderr.
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -93,6 +96,9 @@ const loadavg = () => {
   }
 };
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+/** The `q`-quantile of `values` (nearest rank). */
+const quantile = (values, q) =>
+  [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(q * values.length))];
 const round = (x, digits = 2) => Number(x.toFixed(digits));
 
 if (option('child') !== undefined) {
@@ -376,9 +382,37 @@ async function runNode(entry) {
     ...(first.phasesMs === undefined
       ? {}
       : { phasesMs: world > 1 ? lines.map((line) => line.phasesMs) : first.phasesMs }),
+    stepMsP10: Math.max(...lines.map((line) => line.stepMsP10)),
+    stepMsP90: Math.max(...lines.map((line) => line.stepMsP90)),
+    ...(lines.every((line) => line.reduceTimes !== undefined)
+      ? { allReduceSplitMs: splitAllReduce(lines.map((line) => line.reduceTimes)) }
+      : {}),
     wallSeconds: round((performance.now() - started) / 1000, 1),
     loadavgBefore: before,
     loadavgAfter: after,
+  };
+}
+
+/**
+ * Splits the data-parallel all-reduce phase, step by step, into the time a rank waits for the
+ * last rank to arrive (its own compute was faster) and the collective after everyone arrived
+ * (last arrival to this rank's end). Medians over every rank and measured step.
+ */
+function splitAllReduce(perRank) {
+  const steps = Math.min(...perRank.map((times) => times.length));
+  const wait = [];
+  const collective = [];
+  for (let step = 0; step < steps; step += 1) {
+    const lastArrival = Math.max(...perRank.map((times) => times[step][0]));
+    for (const times of perRank) {
+      wait.push(lastArrival - times[step][0]);
+      collective.push(times[step][1] - lastArrival);
+    }
+  }
+  return {
+    waitForSlowerRank: round(median(wait), 1),
+    waitForSlowerRankP90: round(quantile(wait, 0.9), 1),
+    collective: round(median(collective), 1),
   };
 }
 
@@ -802,6 +836,22 @@ async function measure(kind) {
         : 0,
     cpuPerWall: round((cpu.user + cpu.system) / 1000 / wall),
     ...(kind === 'trainer' ? { phasesMs: phaseMedians(phases, stepEnds, warmup) } : {}),
+    // Step-time spread: in lockstep, data-parallel ranks wait for each other's slow steps.
+    stepMsP10: round(quantile(times, 0.1), 1),
+    stepMsP90: round(quantile(times, 0.9), 1),
+    // With several processes: when each measured step's all-reduce began and ended, on a clock
+    // every process of this machine shares (ms since the epoch), for the parent to split the
+    // phase into waiting for the slower rank and the collective itself.
+    ...(kind === 'trainer' && worldSize > 1
+      ? {
+          reduceTimes: phases
+            .slice(Math.max(warmup, 1))
+            .map(({ reduceStart, reduceEnd }) => [
+              performance.timeOrigin + reduceStart,
+              performance.timeOrigin + reduceEnd,
+            ]),
+        }
+      : {}),
   };
   if (backend === 'tensorflow') result.tfThreads = threadCensus();
   console.log(JSON.stringify(result));
