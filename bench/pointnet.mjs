@@ -95,10 +95,10 @@ const loadavg = () => {
       .join(' ');
   }
 };
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 /** The `q`-quantile of `values` (nearest rank). */
 const quantile = (values, q) =>
   [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(q * values.length))];
+const median = (values) => quantile(values, 0.5);
 const round = (x, digits = 2) => Number(x.toFixed(digits));
 
 if (option('child') !== undefined) {
