@@ -6,6 +6,7 @@
 //   node bench/pointnet.mjs --rounds 2             # every measurement twice, interleaved; best kept
 //   node bench/pointnet.mjs --steps 20 --warmup 3  # tfjs-node and PyTorch steps (--wasm-steps,
 //                                                  # --cpu-steps for the slower backends)
+//   node bench/pointnet.mjs --tf-warmup 25         # warm-up steps of the tfjs-node lines
 //   node bench/pointnet.mjs --only trainer,bare,dp # groups: pytorch trainer bare loop dp
 //   node bench/pointnet.mjs --backends tensorflow  # only the backends named (and PyTorch)
 //   node bench/pointnet.mjs --no-torch             # without PyTorch
@@ -113,6 +114,12 @@ if (option('child') !== undefined) {
 async function parent() {
   const steps = Number(option('steps', 20));
   const warmup = Number(option('warmup', 3));
+  // tfjs-node lines warm up longer, so that they measure the steady state: a data-parallel step
+  // reads its 3.2 MB of gradients into a fresh ArrayBuffer, and until V8 first collects those
+  // (after ~64 MB of them, ~20 steps) every read lands in new pages; on the development VM, where
+  // a page fault costs ~12 µs, that is ~10 ms a step, and the collective itself is 2.6× slower.
+  // Every tfjs-node line gets the same warm-up, so that ratios compare like with like.
+  const tfWarmup = Number(option('tf-warmup', 25));
   const wasmSteps = Number(option('wasm-steps', 8));
   const cpuSteps = Number(option('cpu-steps', 2));
   const rounds = Number(option('rounds', 1));
@@ -136,7 +143,7 @@ async function parent() {
       ? { steps: cpuSteps, warmup: 1 }
       : backend === 'wasm'
         ? { steps: wasmSteps, warmup: 2 }
-        : { steps, warmup };
+        : { steps, warmup: tfWarmup };
 
   /** @type {Array<{name: string, group: string, impl: string, backend?: string, env?: object, world?: number, batch?: number, threads?: string, steps: number, warmup: number, torchThreads?: number}>} */
   const plan = [];
@@ -157,7 +164,11 @@ async function parent() {
   }
   console.log(
     JSON.stringify(
-      machineHeader({ bench: 'pointnet', python, options: { models, steps, warmup, rounds } }),
+      machineHeader({
+        bench: 'pointnet',
+        python,
+        options: { models, steps, warmup, tfWarmup, rounds },
+      }),
     ),
   );
   const benchStarted = performance.now();
