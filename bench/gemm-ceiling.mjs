@@ -25,6 +25,11 @@
 //   term), tfjs-core's Adam, `dataSync` of the loss), measured in the same rounds, interleaved
 //   with the products; achieved GFLOP/s = counted FLOPs / median step time, and `ceilingFraction`,
 //   that over the ceiling (the issue's goal: >= 0.6 for the vanilla model).
+// - `products-only` (one per model): the step's products alone (every `[m,k]×[k,n]` product of
+//   the FLOP count, back to back through tf.matMul), in the same rounds:
+//   their share of the step and `reachableCeilingFraction`, the step's FLOPs over their time over
+//   the ceiling: the most a step of this formulation can reach on TensorFlow's kernels, were
+//   everything besides the products free.
 // - `footer`: the load average at the end.
 // Threads: TensorFlow's defaults unless TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS are set.
 import { createRequire } from 'node:module';
@@ -57,6 +62,7 @@ const product = (what, m, k, n) => ({
   what,
   shape: `[${m},${k}]x[${k},${n}]`,
   flops: 2 * m * k * n,
+  mkn: [m, k, n],
 });
 
 /** convBnReluTrain: relu(BatchNorm(x W + b)), BatchNorm folded into the product. */
@@ -285,12 +291,44 @@ function step(run) {
   return performance.now() - start;
 }
 
+// The step's products alone: every `[m,k]×[k,n]` product the FLOP count lists, run back to back
+// through tf.matMul in the plain orientation (the kernels transpose some operands inside the
+// product, which is never faster), on operands made once (1.2 GB for the vanilla model, 1.4 GB
+// for the full one; made after the first round's steps, so that the steps' peak memory is read
+// before them). The sum is the least a step of this formulation can take on TensorFlow's
+// kernels, so stepFLOPs / that time / ceiling is the highest ceiling fraction reachable if
+// everything besides the products were free. (Operands made afresh for every run instead doubled
+// the time here: the outputs then land in pages the process touches for the first time, which a
+// training step, whose allocations TensorFlow recycles from step to step, does not pay.)
+for (const run of runs) {
+  run.products = layersOf(run.model, BATCH, POINTS)
+    .flatMap(([, counts]) => [...counts.forward, ...counts.backward])
+    .filter((item) => item.mkn !== undefined)
+    .map((item) => item.mkn);
+  run.productTimes = [];
+}
+let stepPeakRssMB;
+
+function productsOnly(run) {
+  stepPeakRssMB ??= Math.round(process.resourceUsage().maxRSS / 1024);
+  run.operands ??= run.products.map(([m, k, n]) => [
+    tf.randomNormal([m, k], 0, 1, 'float32', 5),
+    tf.randomNormal([k, n], 0, 1, 'float32', 6),
+  ]);
+  const start = performance.now();
+  // tfjs-node runs each op to completion before it returns.
+  for (const [a, b] of run.operands) tf.matMul(a, b).dispose();
+  return performance.now() - start;
+}
+
 for (const run of runs) for (let i = 0; i < warmup; i += 1) step(run);
 const loads = [];
 for (let r = 0; r < rounds; r += 1) {
   loads.push(Number.parseFloat(machineFooter('', started).loadavgEnd));
   for (const shape of shapes) timeGemm(shape);
   for (const run of runs) for (let i = 0; i < steps; i += 1) run.times.push(step(run));
+  for (const run of runs)
+    for (let i = 0; i < steps; i += 1) run.productTimes.push(productsOnly(run));
 }
 
 const gflops = (f, ms) => round(f / (ms / 1000) / 1e9, 1);
@@ -330,8 +368,20 @@ for (const run of runs) {
     ceilingGFLOPs: ceiling,
     ceilingFraction: round(achieved / ceiling, 3),
     target: run.model === 'vanilla' ? '>= 0.6' : 'info',
-    peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+    // The process's peak before the products' operands existed (it includes the GEMM shapes').
+    peakRssMB: stepPeakRssMB,
     loadavgPerRound: loads,
+  });
+  const productsMs = median(run.productTimes);
+  print({
+    kind: 'products-only',
+    model: run.model,
+    products: run.products.length,
+    medianMs: round(productsMs, 1),
+    bestMs: round(Math.min(...run.productTimes), 1),
+    shareOfStep: round(productsMs / ms, 3),
+    productsGFLOPs: gflops(flops[run.model], productsMs),
+    reachableCeilingFraction: round(gflops(flops[run.model], productsMs) / ceiling, 3),
   });
 }
 print(machineFooter('gemm-ceiling', started));
