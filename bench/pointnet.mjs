@@ -63,8 +63,8 @@
 // with the file-backed (shared library) part of a tfjs process's resident memory, tensors left
 // per step, /proc/loadavg before and after, the 10th and 90th percentile step times; for the
 // data-parallel lines `allReduceSplitMs`: the all-reduce phase split, step by step on a clock the
-// processes share, into waiting for the last rank to finish its compute and the collective after
-// it did), then one line per ratio (`"kind":"ratio"`) with its
+// processes share, into the arrival skew (how long after the first rank the last one finished its
+// compute) and the collective after it did), then one line per ratio (`"kind":"ratio"`) with its
 // target and whether it is met. Progress and diagnostics go to stderr.
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -405,24 +405,25 @@ async function runNode(entry) {
 }
 
 /**
- * Splits the data-parallel all-reduce phase, step by step, into the time a rank waits for the
- * last rank to arrive (its own compute was faster) and the collective after everyone arrived
- * (last arrival to this rank's end). Medians over every rank and measured step.
+ * Splits the data-parallel all-reduce phase, step by step, into the arrival skew (the last rank
+ * to finish its compute arrives this long after the first, which waits for it) and the
+ * collective after everyone arrived (last arrival to last end). Medians (and the skew's 90th
+ * percentile) over the measured steps. (Session 6's version took the median of every rank's own
+ * wait; with 2 ranks one of the two waits 0 ms at every step, which hid the skew.)
  */
 function splitAllReduce(perRank) {
   const steps = Math.min(...perRank.map((times) => times.length));
-  const wait = [];
+  const skew = [];
   const collective = [];
   for (let step = 0; step < steps; step += 1) {
-    const lastArrival = Math.max(...perRank.map((times) => times[step][0]));
-    for (const times of perRank) {
-      wait.push(lastArrival - times[step][0]);
-      collective.push(times[step][1] - lastArrival);
-    }
+    const arrivals = perRank.map((times) => times[step][0]);
+    const lastArrival = Math.max(...arrivals);
+    skew.push(lastArrival - Math.min(...arrivals));
+    collective.push(Math.max(...perRank.map((times) => times[step][1])) - lastArrival);
   }
   return {
-    waitForSlowerRank: round(median(wait), 1),
-    waitForSlowerRankP90: round(quantile(wait, 0.9), 1),
+    arrivalSkew: round(median(skew), 1),
+    arrivalSkewP90: round(quantile(skew, 0.9), 1),
     collective: round(median(collective), 1),
   };
 }
