@@ -208,7 +208,10 @@ function argMaxRows(
           const rows = size === batch ? x : tf.slice(x, [start * points, 0], [size * points, cin]);
           z = tf.matMul(wT, rows, false, true);
         }
-        return tf.argMax(tf.reshape(z, [cout, size, points]), 2); // [Cout, size]
+        // As rows of a matrix: TensorFlow's ArgMax over the last axis of `[Cout·size, N]` takes
+        // ~1.0 ms per 4-sample chunk here, of `[Cout, size, N]` 1.3-2.6 ms.
+        const best = tf.argMax(tf.reshape(z, [cout * size, points]), 1);
+        return tf.reshape(best, [cout, size]);
       });
       parts.push(part);
     }
